@@ -1,0 +1,335 @@
+"""Parameters, the ``Module`` base class and ``Sequential``.
+
+A network is a tree of modules. Each module computes ``forward(x)`` and, given the gradient
+``dout`` of the loss with respect to its output, ``backward(dout)`` returns ``dx`` and **adds**
+(``+=``) the gradient of every parameter into ``Parameter.grad``; the grads therefore
+accumulate over several backward calls until ``zero_grad()`` resets them, as in PyTorch.
+
+Parameters, buffers (arrays saved with the model but not trained, e.g. running means) and
+submodules are registered by plain attribute assignment (``self.W = Parameter(...)``,
+``self.body = Sequential(...)``), which gives the dotted names of ``named_parameters()`` and
+``state_dict()`` (``"0.W"``, ``"encoder.1.b"``) in assignment order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dlcourse._validate import as_array, as_float_array
+
+__all__ = ["Parameter", "Module", "Sequential"]
+
+
+class Parameter:
+    """A trainable array and the gradient accumulated for it.
+
+    Args:
+        data: initial value, any shape; float32/float64 are kept, other numbers become float64.
+            The array is copied, so training never changes the caller's array.
+
+    Attributes:
+        data: the value, shape ``S``.
+        grad: the accumulated gradient dL/d(data), same shape and dtype, zero at creation.
+    """
+
+    def __init__(self, data: object) -> None:
+        self.data: np.ndarray = np.array(as_float_array("data", data), copy=True)
+        self.grad: np.ndarray = np.zeros_like(self.data)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    def zero_grad(self) -> None:
+        """Reset the gradient to zero, in place."""
+        self.grad.fill(0)
+
+    def __repr__(self) -> str:
+        return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
+
+
+class Module:
+    """Base class of every layer and model.
+
+    Subclasses call ``super().__init__()`` first, assign their parameters and submodules as
+    attributes and implement ``forward`` and ``backward``.
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "training", True)
+
+    # ------------------------------------------------------------------ registration
+    def __setattr__(self, name: str, value: Any) -> None:
+        registries = self.__dict__.get("_parameters")
+        if registries is None:
+            if isinstance(value, (Parameter, Module)):
+                raise RuntimeError(
+                    f"{type(self).__name__}: call super().__init__() before assigning "
+                    f"the parameter or submodule {name!r}"
+                )
+            object.__setattr__(self, name, value)
+            return
+        params, buffers, modules = self._parameters, self._buffers, self._modules
+        if isinstance(value, Parameter):
+            modules.pop(name, None)
+            buffers.pop(name, None)
+            params[name] = value
+        elif isinstance(value, Module):
+            params.pop(name, None)
+            buffers.pop(name, None)
+            modules[name] = value
+        elif name in buffers:
+            if value is not None and not isinstance(value, np.ndarray):
+                raise TypeError(
+                    f"{name}: expected an ndarray for this buffer, got {type(value).__name__}"
+                )
+            buffers[name] = value
+        else:
+            params.pop(name, None)
+            modules.pop(name, None)
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        for registry in (self._parameters, self._buffers, self._modules):
+            registry.pop(name, None)
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name: str, array: np.ndarray) -> None:
+        """Register a non-trainable array saved in ``state_dict`` (e.g. BatchNorm's running mean).
+
+        Reassigning ``self.<name> = new_array`` later keeps it registered.
+        """
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"name: expected a Python identifier, got {name!r}")
+        self._buffers[name] = as_array(name, array)
+        object.__setattr__(self, name, self._buffers[name])
+
+    def add_module(self, name: str, module: Module) -> None:
+        """Register ``module`` as a child called ``name`` (used by containers like Sequential)."""
+        if not isinstance(module, Module):
+            raise TypeError(f"module: expected a Module, got {type(module).__name__}")
+        self._parameters.pop(name, None)
+        self._buffers.pop(name, None)
+        self._modules[name] = module
+        object.__setattr__(self, name, module)
+
+    # ------------------------------------------------------------------ traversal
+    def children(self) -> list[Module]:
+        """The direct submodules, in registration order."""
+        return list(self._modules.values())
+
+    def named_children(self) -> list[tuple[str, Module]]:
+        return list(self._modules.items())
+
+    def modules(self) -> list[Module]:
+        """This module and all its descendants, depth first, each once."""
+        out: list[Module] = []
+        seen: set[int] = set()
+
+        def visit(m: Module) -> None:
+            if id(m) in seen:
+                return
+            seen.add(id(m))
+            out.append(m)
+            for child in m._modules.values():
+                visit(child)
+
+        visit(self)
+        return out
+
+    def _walk(
+        self, kind: str, prefix: str, seen: set[int]
+    ) -> Iterator[tuple[str, Any, Module, str]]:
+        """Yield ``(dotted name, value, owning module, attribute)`` for params or buffers."""
+        registry = self._parameters if kind == "param" else self._buffers
+        for attr, value in registry.items():
+            if value is None or id(value) in seen:
+                continue
+            seen.add(id(value))
+            yield prefix + attr, value, self, attr
+        for child_name, child in self._modules.items():
+            yield from child._walk(kind, f"{prefix}{child_name}.", seen)
+
+    def named_parameters(self) -> list[tuple[str, Parameter]]:
+        """``(dotted name, Parameter)`` pairs: own parameters first, then each child's.
+
+        A parameter shared by two submodules is listed once, under its first name.
+        """
+        return [(name, p) for name, p, _, _ in self._walk("param", "", set())]
+
+    def parameters(self) -> list[Parameter]:
+        """All parameters (each once), in the order of ``named_parameters()``."""
+        return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self) -> list[tuple[str, np.ndarray]]:
+        return [(name, b) for name, b, _, _ in self._walk("buffer", "", set())]
+
+    def zero_grad(self) -> None:
+        """Reset the gradient of every parameter to zero."""
+        for p in self.parameters():
+            p.zero_grad()
+
+    def train(self, mode: bool = True) -> Module:
+        """Set the ``training`` flag of this module and all descendants; return ``self``."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"mode: expected a bool, got {type(mode).__name__}")
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode (``training = False``) everywhere, e.g. dropout off; return ``self``."""
+        return self.train(False)
+
+    # ------------------------------------------------------------------ computation
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward")
+
+    def backward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not implement backward")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # ------------------------------------------------------------------ persistence
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Dotted name -> a copy of each parameter's ``data`` and each buffer."""
+        sd = {name: p.data.copy() for name, p in self.named_parameters()}
+        sd.update({name: np.array(b, copy=True) for name, b in self.named_buffers()})
+        return sd
+
+    def load_state_dict(
+        self, state_dict: dict[str, Any], strict: bool = True
+    ) -> tuple[list[str], list[str]]:
+        """Copy the arrays of ``state_dict`` into the parameters and buffers, in place.
+
+        Args:
+            state_dict: dotted name -> array, as returned by ``state_dict()``.
+            strict: if True, a missing or unexpected key raises ``ValueError``; otherwise
+                those keys are skipped and reported.
+
+        Returns:
+            ``(missing_keys, unexpected_keys)``.
+
+        Raises:
+            ValueError: missing/unexpected keys when ``strict``.
+            ValueError: an array's shape differs from the parameter's (always checked).
+        """
+        if not isinstance(state_dict, dict) and not hasattr(state_dict, "keys"):
+            raise TypeError(f"state_dict: expected a dict, got {type(state_dict).__name__}")
+        targets: dict[str, tuple[str, Any, Module, str]] = {}
+        for kind in ("param", "buffer"):
+            for name, value, owner, attr in self._walk(kind, "", set()):
+                targets[name] = (kind, value, owner, attr)
+        given = list(state_dict.keys())
+        missing = [k for k in targets if k not in state_dict]
+        unexpected = [k for k in given if k not in targets]
+        if strict and (missing or unexpected):
+            raise ValueError(
+                f"state_dict: keys do not match {type(self).__name__}: "
+                f"missing {missing}, unexpected {unexpected}"
+            )
+        arrays = {}
+        for name, (_, value, _, _) in targets.items():
+            if name not in state_dict:
+                continue
+            arr = as_array(f"state_dict[{name!r}]", state_dict[name])
+            current = value.data if isinstance(value, Parameter) else value
+            if arr.shape != current.shape:
+                raise ValueError(
+                    f"state_dict[{name!r}]: expected shape {current.shape}, got {arr.shape}"
+                )
+            arrays[name] = arr
+        for name, arr in arrays.items():  # all checks passed: now copy
+            value = targets[name][1]
+            np.copyto(value.data if isinstance(value, Parameter) else value, arr, casting="unsafe")
+        return missing, unexpected
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write ``state_dict()`` to an ``.npz`` file (suffix added if absent); return its path."""
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_name(path.name + ".npz")
+        np.savez(path, **self.state_dict())
+        return path
+
+    def load(self, path: str | os.PathLike[str], strict: bool = True) -> Module:
+        """Load parameters saved by ``save(path)`` (no pickles are read); return ``self``."""
+        path = Path(path)
+        if not path.exists() and path.suffix != ".npz":
+            path = path.with_name(path.name + ".npz")
+        with np.load(path, allow_pickle=False) as archive:
+            sd = {key: archive[key] for key in archive.files}
+        self.load_state_dict(sd, strict=strict)
+        return self
+
+    # ------------------------------------------------------------------ display
+    def extra_repr(self) -> str:
+        """The constructor arguments shown by ``repr``; subclasses override."""
+        return ""
+
+    def __repr__(self) -> str:
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not self._modules:
+            return head + ")"
+        lines = [head]
+        for name, child in self._modules.items():
+            child_repr = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child_repr}")
+        return "\n".join(lines) + "\n)"
+
+
+class Sequential(Module):
+    """Modules applied one after the other: ``forward`` chains them, ``backward`` runs in reverse.
+
+    ``Sequential(Linear(2, 16), ReLU(), Linear(16, 2))``; children are named ``"0"``, ``"1"``, ...
+    Supports ``len``, iteration, ``seq[i]`` and slices (``seq[:2]`` is a Sequential sharing the
+    same modules).
+    """
+
+    def __init__(self, *modules: Module) -> None:
+        super().__init__()
+        for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                raise TypeError(f"modules[{i}]: expected a Module, got {type(m).__name__}")
+            self.add_module(str(i), m)
+
+    def forward(self, x: Any) -> Any:
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+    def backward(self, dout: Any) -> Any:
+        for m in reversed(list(self._modules.values())):
+            dout = m.backward(dout)
+        return dout
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(list(self._modules.values()))
+
+    def __getitem__(self, index: int | slice) -> Any:
+        mods = list(self._modules.values())
+        if isinstance(index, slice):
+            return Sequential(*mods[index])
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"index: expected an int or a slice, got {type(index).__name__}")
+        if not -len(mods) <= index < len(mods):
+            raise IndexError(f"index: expected a value in [{-len(mods)}, {len(mods)}), got {index}")
+        return mods[index]
