@@ -1,0 +1,256 @@
+"""Loss functions: functional forms ``(loss, grad)`` and PyTorch-named classes.
+
+Every loss is averaged over the batch N: ``loss = (1/N) Σ_n ℓ(pred_n, y_n)`` and the gradient
+is taken w.r.t. the first argument (same shape and dtype as it), so it already carries the
+1/N. The losses of the linear-models lab are (lesson 1, "线性模型"): squared loss
+(ŷ − y)²/2, SVM hinge loss max(1 − ŷy, 0) + λ/2 ‖w‖², logistic loss log(1 + exp(−yŷ)) with
+y ∈ {−1, 1}; the softmax cross-entropy −log p_y with gradient p − onehot(y) comes from the
+multi-class section ("多分类") and the feed-forward chapter's ℒ(y, ŷ) = −yᵀ log ŷ.
+
+Classes: ``loss = L(pred, y)`` returns a Python float and keeps what ``L.backward()`` needs in
+named attributes (documented per class); ``L.backward()`` returns ``dpred``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dlcourse import _validate as V
+from dlcourse import functional as F
+
+__all__ = [
+    "squared_loss", "hinge_loss", "logistic_loss", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "softmax_cross_entropy",
+    "MSELoss", "HingeLoss", "LogisticLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
+]
+
+BCE_EPS = 1e-12  # binary_cross_entropy clips probs to [BCE_EPS, 1 - BCE_EPS]
+
+
+def _batch(name: str, x: object, ndim: tuple[int, ...], layout: str) -> np.ndarray:
+    arr = V.as_float_array(name, x)
+    V.check_ndim(name, arr, ndim, layout)
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name}: expected at least one sample (N >= 1), got shape {arr.shape}")
+    return arr
+
+
+def _targets(name: str, y: object, pred_name: str, pred: np.ndarray,
+             allowed: tuple[float, ...] | None) -> np.ndarray:
+    """Float targets of pred's shape; with ``allowed``, every value must be one of them."""
+    arr = V.as_float_array(name, y)
+    V.check_same_shape(pred_name, pred, name, arr)
+    if allowed is not None:
+        bad = np.unique(arr[~np.isin(arr, allowed)])
+        if bad.size:
+            want = "{" + ", ".join(f"{a:g}" for a in allowed) + "}"
+            shown = ", ".join(f"{b:g}" for b in bad[:5]) + (", ..." if bad.size > 5 else "")
+            raise ValueError(f"{name}: expected values in {want}, got {shown}")
+    return arr
+
+
+def squared_loss(pred: object, y: object) -> tuple[float, np.ndarray]:
+    """Squared loss (1/N) Σ_n ½‖pred_n − y_n‖², gradient (pred − y)/N.
+
+    pred, y: (N,) or (N, D), same shape. Note the ½ and the sum over D: PyTorch's
+    ``mse_loss`` (mean over all N·D elements, no ½) equals ``2/D`` times this value.
+    """
+    p = _batch("pred", pred, (1, 2), "(N,) or (N, D)")
+    t = _targets("y", y, "pred", p, None)
+    n = p.shape[0]
+    diff = p - t
+    return 0.5 * float(np.sum(diff * diff)) / n, (diff / n).astype(p.dtype, copy=False)
+
+
+def hinge_loss(scores: object, y: object, W: object = None, lam: float = 0.0
+               ) -> tuple[float, np.ndarray] | tuple[float, np.ndarray, np.ndarray]:
+    """SVM hinge loss (1/N) Σ_n max(0, 1 − y_n s_n) [+ λ/2 ‖W‖² if ``W`` is given].
+
+    scores: (N,) real-valued scores s = x·w + b; y: (N,) labels in {−1, 1}; W: weights of any
+    shape (the regulariser's argument), lam: λ >= 0. Returns ``(loss, dscores)`` with
+    dscores_n = −y_n I(1 − y_n s_n > 0)/N (subgradient 0 on the hinge), or
+    ``(loss, dscores, dW)`` with dW = λW when ``W`` is given.
+    """
+    s = _batch("scores", scores, (1,), "(N,)")
+    t = _targets("y", y, "scores", s, (-1.0, 1.0))
+    lam = V.check_nonnegative("lam", lam)
+    n = s.shape[0]
+    margin = 1.0 - t * s
+    loss = float(np.sum(np.maximum(margin, 0.0))) / n
+    dscores = (-t * (margin > 0) / n).astype(s.dtype, copy=False)
+    if W is None:
+        if lam != 0.0:
+            raise ValueError(f"lam: a penalty lam={lam!r} needs the weights W, got W=None")
+        return loss, dscores
+    w = V.as_float_array("W", W)
+    return loss + 0.5 * lam * float(np.sum(w * w)), dscores, lam * w
+
+
+def logistic_loss(scores: object, y: object) -> tuple[float, np.ndarray]:
+    """Logistic loss (1/N) Σ_n log(1 + exp(−y_n s_n)), y ∈ {−1, 1}.
+
+    scores, y: (N,). Computed as softplus(−ys) (no overflow); gradient −y σ(−ys)/N.
+    """
+    s = _batch("scores", scores, (1,), "(N,)")
+    t = _targets("y", y, "scores", s, (-1.0, 1.0))
+    n = s.shape[0]
+    m = -t * s
+    loss = float(np.sum(F.softplus(m))) / n
+    return loss, (-t * F.sigmoid(m) / n).astype(s.dtype, copy=False)
+
+
+def binary_cross_entropy(probs: object, y: object) -> tuple[float, np.ndarray]:
+    """Binary cross-entropy −(1/N) Σ [y log p + (1 − y) log(1 − p)], y ∈ {0, 1}.
+
+    probs: (N,) or (N, D) probabilities in [0, 1]; y: same shape (for (N, D) the D terms of a
+    sample are summed, then averaged over N). probs are clipped to [1e-12, 1 − 1e-12] before
+    the logs, so p = 0 or 1 gives a large finite loss; the gradient
+    (p − y) / (p(1 − p)) / N is evaluated at the clipped p. Prefer
+    :func:`binary_cross_entropy_with_logits` when you have logits.
+    """
+    p = _batch("probs", probs, (1, 2), "(N,) or (N, D)")
+    if np.any((p < 0) | (p > 1)):
+        raise ValueError(
+            f"probs: expected values in [0, 1], got range [{p.min():g}, {p.max():g}]"
+        )
+    t = _targets("y", y, "probs", p, (0.0, 1.0))
+    n = p.shape[0]
+    q = np.clip(p.astype(np.float64), BCE_EPS, 1.0 - BCE_EPS)
+    loss = -float(np.sum(t * np.log(q) + (1.0 - t) * np.log1p(-q))) / n
+    return loss, ((q - t) / (q * (1.0 - q)) / n).astype(p.dtype)
+
+
+def binary_cross_entropy_with_logits(logits: object, y: object) -> tuple[float, np.ndarray]:
+    """BCE of σ(z) from logits z: (1/N) Σ [softplus(z) − y z], y ∈ {0, 1}; grad (σ(z) − y)/N.
+
+    logits, y: (N,) or (N, D). Stable for any finite logits (no log of 0, no overflow).
+    """
+    z = _batch("logits", logits, (1, 2), "(N,) or (N, D)")
+    t = _targets("y", y, "logits", z, (0.0, 1.0))
+    n = z.shape[0]
+    loss = float(np.sum(F.softplus(z) - t * z)) / n
+    return loss, ((F.sigmoid(z) - t) / n).astype(z.dtype, copy=False)
+
+
+def softmax_cross_entropy(logits: object, y: object) -> tuple[float, np.ndarray]:
+    """Softmax cross-entropy −(1/N) Σ_n log softmax(z_n)_{y_n}; gradient (p − onehot(y))/N.
+
+    logits: (N, C); y: (N,) integer labels in [0, C). Uses the stable log-softmax.
+    """
+    z = _batch("logits", logits, (2,), "(N, C)")
+    n, c = z.shape
+    labels = V.check_labels("y", y, n, c)
+    logp = F.log_softmax(z, axis=1)
+    loss = -float(np.sum(logp[np.arange(n), labels])) / n
+    dlogits = np.exp(logp)
+    dlogits[np.arange(n), labels] -= 1.0
+    return loss, dlogits / n
+
+
+class _Loss:
+    """Shared protocol: ``loss = L(pred, y)``, then ``L.backward() -> dpred``.
+
+    Attributes after a call: ``pred`` and ``y`` (the arguments, as arrays), ``grad`` (d loss /
+    d pred, pred's shape and dtype, already divided by N). Subclasses implement ``_loss``.
+    """
+
+    def __init__(self) -> None:
+        self.pred: np.ndarray | None = None
+        self.y: np.ndarray | None = None
+        self.grad: np.ndarray | None = None
+
+    def __call__(self, pred: object, y: object) -> float:
+        return self.forward(pred, y)
+
+    def forward(self, pred: object, y: object) -> float:
+        """Return the batch-mean loss as a float and keep what ``backward`` needs."""
+        self.pred = self.y = self.grad = None  # a failed call leaves no stale gradient
+        loss, grad = self._loss(pred, y)
+        self.pred, self.y, self.grad = np.asarray(pred), np.asarray(y), grad
+        return loss
+
+    def _loss(self, pred: object, y: object) -> tuple[float, np.ndarray]:
+        raise NotImplementedError
+
+    def backward(self) -> np.ndarray:
+        """Gradient of the last loss w.r.t. its first argument (same shape as it)."""
+        if self.grad is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward() called before the forward pass: "
+                "compute loss = L(pred, y) first"
+            )
+        return self.grad
+
+
+class MSELoss(_Loss):
+    """Class form of :func:`squared_loss`: ½ sum over D, mean over N (PyTorch's ``MSELoss``
+    averages over all N·D elements without the ½; this one follows the notes)."""
+
+    def _loss(self, pred: object, y: object) -> tuple[float, np.ndarray]:
+        return squared_loss(pred, y)
+
+
+class HingeLoss(_Loss):
+    """Class form of :func:`hinge_loss`: ``loss = L(scores, y, W=None)``, y ∈ {−1, 1}.
+
+    With ``lam > 0`` every call must pass the weights ``W``: the loss adds λ/2 ‖W‖² and the
+    attribute ``dW`` holds λW after the call (``None`` when called without ``W``).
+    """
+
+    def __init__(self, lam: float = 0.0) -> None:
+        super().__init__()
+        self.lam = V.check_nonnegative("lam", lam)
+        self.dW: np.ndarray | None = None
+        self._W: object = None
+
+    def __call__(self, pred: object, y: object, W: object = None) -> float:
+        return self.forward(pred, y, W)
+
+    def forward(self, pred: object, y: object, W: object = None) -> float:
+        self._W, self.dW = W, None
+        return super().forward(pred, y)
+
+    def _loss(self, pred: object, y: object) -> tuple[float, np.ndarray]:
+        out = hinge_loss(pred, y, self._W, self.lam)  # lam > 0 without W raises
+        if self._W is not None:
+            self.dW = out[2]
+        return out[0], out[1]
+
+
+class LogisticLoss(_Loss):
+    """Class form of :func:`logistic_loss` (scores (N,), y ∈ {−1, 1})."""
+
+    def _loss(self, pred: object, y: object) -> tuple[float, np.ndarray]:
+        return logistic_loss(pred, y)
+
+
+class BCELoss(_Loss):
+    """Class form of :func:`binary_cross_entropy` (probabilities in, y ∈ {0, 1})."""
+
+    def _loss(self, pred: object, y: object) -> tuple[float, np.ndarray]:
+        return binary_cross_entropy(pred, y)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Class form of :func:`binary_cross_entropy_with_logits` (logits in, y ∈ {0, 1}).
+
+    Extra attribute after a call: ``probs`` = σ(logits).
+    """
+
+    def _loss(self, pred: object, y: object) -> tuple[float, np.ndarray]:
+        out = binary_cross_entropy_with_logits(pred, y)
+        self.probs = F.sigmoid(pred)
+        return out
+
+
+class CrossEntropyLoss(_Loss):
+    """Class form of :func:`softmax_cross_entropy` (logits (N, C), integer labels (N,)).
+
+    Extra attribute after a call: ``probs`` = softmax(logits) (N, C); ``grad`` =
+    (probs − onehot(y))/N.
+    """
+
+    def _loss(self, pred: object, y: object) -> tuple[float, np.ndarray]:
+        out = softmax_cross_entropy(pred, y)
+        self.probs = F.softmax(pred, axis=1)
+        return out

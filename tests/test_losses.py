@@ -1,0 +1,273 @@
+"""Tests for dlcourse/losses.py.
+
+References: PyTorch losses and autograd (float64), closed forms, and centred finite
+differences computed here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from dlcourse import losses as L
+
+N, C, D = 8, 5, 3
+
+
+def rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def pm1(seed: int, n: int = N) -> np.ndarray:
+    return rng(seed).choice([-1.0, 1.0], size=n)
+
+
+def finite_difference_grad(loss_fn, x: np.ndarray, h: float = 1e-3) -> np.ndarray:
+    """Five-point centred stencil, error O(h⁴): with h = 1e-3 the rounding noise of the
+    batch sum (~1e-16·|loss|/h) stays far below the smallest gradient entries (~1e-5),
+    which the plain O(h²) difference with h = 1e-6 cannot guarantee."""
+    x = x.astype(np.float64).copy()
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        vals = []
+        for k in (-2, -1, 1, 2):
+            x[i] = old + k * h
+            vals.append(loss_fn(x))
+        x[i] = old
+        grad[i] = (vals[0] - 8.0 * vals[1] + 8.0 * vals[2] - vals[3]) / (12.0 * h)
+    return grad
+
+
+def rel_err(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+
+
+def torch_value_and_grad(torch, fn, x: np.ndarray):
+    xt = torch.tensor(x, requires_grad=True)
+    out = fn(xt)
+    (g,) = torch.autograd.grad(out, xt)
+    return out.item(), g.numpy()
+
+
+# name -> (functional loss, first argument, targets); first argument in float64
+def cases() -> dict[str, tuple]:
+    probs = rng(3).uniform(0.05, 0.95, size=(N, D))
+    return {
+        "squared_1d": (L.squared_loss, rng(0).standard_normal(N), rng(1).standard_normal(N)),
+        "squared_2d": (L.squared_loss, rng(0).standard_normal((N, D)),
+                       rng(1).standard_normal((N, D))),
+        "hinge": (L.hinge_loss, rng(2).standard_normal(N) * 2.0, pm1(2)),
+        "logistic": (L.logistic_loss, rng(4).standard_normal(N) * 3.0, pm1(4)),
+        "bce_1d": (L.binary_cross_entropy, probs[:, 0], rng(5).integers(0, 2, N).astype(float)),
+        "bce_2d": (L.binary_cross_entropy, probs, rng(5).integers(0, 2, (N, D)).astype(float)),
+        "bce_logits": (L.binary_cross_entropy_with_logits, rng(6).standard_normal((N, D)) * 4.0,
+                       rng(7).integers(0, 2, (N, D)).astype(float)),
+        "cross_entropy": (L.softmax_cross_entropy, rng(8).standard_normal((N, C)) * 3.0,
+                          rng(9).integers(0, C, N)),
+    }
+
+
+def torch_refs(torch) -> dict:
+    tf = torch.nn.functional
+
+    def t(a):
+        return torch.tensor(a)
+
+    return {
+        "squared_1d": lambda p, y: 0.5 * tf.mse_loss(p, t(y)),  # D = 1: ½ mean
+        "squared_2d": lambda p, y: 0.5 * D * tf.mse_loss(p, t(y)),  # ½ Σ_D, mean over N
+        "hinge": lambda s, y: torch.clamp(1.0 - t(y) * s, min=0.0).mean(),
+        "logistic": lambda s, y: tf.softplus(-t(y) * s).mean(),
+        "bce_1d": lambda p, y: tf.binary_cross_entropy(p, t(y)),
+        "bce_2d": lambda p, y: tf.binary_cross_entropy(p, t(y), reduction="sum") / N,
+        "bce_logits": lambda z, y: tf.binary_cross_entropy_with_logits(
+            z, t(y), reduction="sum") / N,
+        "cross_entropy": lambda z, y: tf.cross_entropy(z, t(y)),
+    }
+
+
+CASES = list(cases())
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_loss_and_grad_match_torch(name):
+    torch = pytest.importorskip("torch")
+    fn, x, y = cases()[name]
+    loss, grad = fn(x, y)
+    ref_loss, ref_grad = torch_value_and_grad(torch, lambda xt: torch_refs(torch)[name](xt, y), x)
+    assert isinstance(loss, float)
+    assert loss == pytest.approx(ref_loss, rel=1e-12)
+    assert grad.shape == x.shape
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-10, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_grad_matches_finite_differences(name):
+    fn, x, y = cases()[name]
+    _, grad = fn(x, y)
+    numeric = finite_difference_grad(lambda z: fn(z, y)[0], x)
+    assert rel_err(grad, numeric) < 1e-6
+
+
+def test_hinge_with_weight_penalty_matches_torch():
+    torch = pytest.importorskip("torch")
+    s, y, W, lam = rng(10).standard_normal(N), pm1(10), rng(11).standard_normal((D, 1)), 0.3
+    loss, dscores, dW = L.hinge_loss(s, y, W, lam)
+    st, Wt = torch.tensor(s, requires_grad=True), torch.tensor(W, requires_grad=True)
+    ref = torch.clamp(1.0 - torch.tensor(y) * st, min=0.0).mean() + 0.5 * lam * (Wt**2).sum()
+    gs, gW = torch.autograd.grad(ref, (st, Wt))
+    assert loss == pytest.approx(ref.item(), rel=1e-12)
+    np.testing.assert_allclose(dscores, gs.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(dW, gW.numpy(), rtol=1e-12)
+
+
+def test_hand_computed_examples():
+    # squared: ½((1-0)² + (2-4)²) / 2 = 1.25
+    loss, grad = L.squared_loss(np.array([1.0, 2.0]), np.array([0.0, 4.0]))
+    assert loss == 1.25
+    np.testing.assert_array_equal(grad, [0.5, -1.0])
+    # hinge: margins 1 - y s = [0.5, -1, 3] -> mean(0.5, 0, 3) = 7/6
+    loss, grad = L.hinge_loss(np.array([0.5, 2.0, 2.0]), np.array([1, 1, -1]))
+    assert loss == pytest.approx(7 / 6, rel=1e-15)
+    np.testing.assert_allclose(grad, [-1 / 3, 0.0, 1 / 3])
+    # logistic at s = 0: log 2, gradient -y/2/N
+    loss, grad = L.logistic_loss(np.zeros(2), np.array([1, -1]))
+    assert loss == pytest.approx(math.log(2.0), rel=1e-15)
+    np.testing.assert_allclose(grad, [-0.25, 0.25])
+    # cross-entropy with equal logits: log C, gradient (1/C - onehot)/N
+    loss, grad = L.softmax_cross_entropy(np.zeros((2, 4)), np.array([1, 3]))
+    assert loss == pytest.approx(math.log(4.0), rel=1e-15)
+    np.testing.assert_allclose(grad, (0.25 - np.eye(4)[[1, 3]]) / 2, atol=1e-16)
+    # BCE: -(log 0.8 + log(1 - 0.4)) / 2
+    loss, _ = L.binary_cross_entropy(np.array([0.8, 0.4]), np.array([1, 0]))
+    assert loss == pytest.approx(-(math.log(0.8) + math.log(0.6)) / 2, rel=1e-15)
+
+
+def test_cross_entropy_grad_is_p_minus_onehot_over_n():
+    z, y = rng(12).standard_normal((N, C)), rng(13).integers(0, C, N)
+    _, grad = L.softmax_cross_entropy(z, y)
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(grad, (p - np.eye(C)[y]) / N, rtol=1e-12, atol=1e-16)
+
+
+def test_extreme_inputs_are_stable_without_warnings():
+    big = np.array([-1000.0, 1000.0, -1000.0, 1000.0])
+    loss, grad = L.logistic_loss(big, np.array([1, 1, -1, -1]))
+    assert loss == pytest.approx(2000.0 / 4) and np.all(np.isfinite(grad))
+    loss, grad = L.binary_cross_entropy_with_logits(big, np.array([1, 1, 0, 0]))
+    assert loss == pytest.approx(2000.0 / 4) and np.all(np.isfinite(grad))
+    loss, grad = L.softmax_cross_entropy(np.array([[1000.0, 0.0], [0.0, 1000.0]]),
+                                         np.array([1, 1]))
+    assert loss == pytest.approx(500.0) and np.all(np.isfinite(grad))
+    np.testing.assert_allclose(grad, [[0.5, -0.5], [0.0, 0.0]])
+
+
+def test_bce_clips_probabilities_at_0_and_1():
+    loss, grad = L.binary_cross_entropy(np.array([0.0, 1.0, 1.0, 0.0]), np.array([1, 0, 1, 0]))
+    expected = -2.0 * math.log(L.BCE_EPS) / 4  # two saturated mistakes, two exact hits
+    assert loss == pytest.approx(expected, rel=1e-6)
+    assert np.all(np.isfinite(grad))
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_float32_grad_and_untouched_inputs(name):
+    fn, x, y = cases()[name]
+    x32 = x.astype(np.float32)
+    x32.setflags(write=False)
+    y_ro = np.array(y)
+    y_ro.setflags(write=False)
+    before_x, before_y = x32.copy(), y_ro.copy()
+    loss, grad = fn(x32, y_ro)
+    assert isinstance(loss, float) and grad.dtype == np.float32
+    np.testing.assert_array_equal(x32, before_x)
+    np.testing.assert_array_equal(y_ro, before_y)
+    np.testing.assert_allclose(grad, fn(x, y)[1], rtol=1e-4, atol=1e-6)
+
+
+CLASSES = {
+    "squared_2d": L.MSELoss,
+    "hinge": L.HingeLoss,
+    "logistic": L.LogisticLoss,
+    "bce_2d": L.BCELoss,
+    "bce_logits": L.BCEWithLogitsLoss,
+    "cross_entropy": L.CrossEntropyLoss,
+}
+
+
+@pytest.mark.parametrize("name", CLASSES)
+def test_classes_match_functional_forms(name):
+    fn, x, y = cases()[name]
+    crit = CLASSES[name]()
+    with pytest.raises(RuntimeError, match="before the forward pass"):
+        crit.backward()
+    loss = crit(x, y)
+    ref_loss, ref_grad = fn(x, y)
+    assert isinstance(loss, float) and loss == ref_loss
+    np.testing.assert_array_equal(crit.backward(), ref_grad)
+    np.testing.assert_array_equal(crit.pred, x)
+    np.testing.assert_array_equal(crit.y, y)
+    with pytest.raises(ValueError):  # a failed call must not leave the old gradient behind
+        crit(x[:-1], y)
+    with pytest.raises(RuntimeError):
+        crit.backward()
+
+
+def test_class_extra_attributes():
+    z, y = rng(14).standard_normal((N, C)), rng(15).integers(0, C, N)
+    ce = L.CrossEntropyLoss()
+    ce(z, y)
+    np.testing.assert_allclose(ce.probs.sum(axis=1), 1.0, rtol=1e-14)
+    np.testing.assert_allclose(ce.backward(), (ce.probs - np.eye(C)[y]) / N, atol=1e-16)
+    bce = L.BCEWithLogitsLoss()
+    bce(z, (z > 0).astype(float))
+    np.testing.assert_allclose(bce.probs, 1.0 / (1.0 + np.exp(-z)), rtol=1e-14)
+    s, yy, W = rng(16).standard_normal(N), pm1(16), rng(17).standard_normal(4)
+    hinge = L.HingeLoss(lam=0.5)
+    loss = hinge(s, yy, W=W)
+    ref = L.hinge_loss(s, yy, W, 0.5)
+    assert loss == ref[0]
+    np.testing.assert_array_equal(hinge.backward(), ref[1])
+    np.testing.assert_array_equal(hinge.dW, 0.5 * W)
+    with pytest.raises(ValueError, match="lam"):
+        hinge(s, yy)
+
+
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: L.softmax_cross_entropy(np.zeros(5), np.zeros(5, int)), ValueError,
+         r"logits: expected a 2-D array \(N, C\)"),
+        (lambda: L.softmax_cross_entropy(np.zeros((4, 3)), np.zeros(3, int)), ValueError,
+         r"y: expected shape \(4,\)"),
+        (lambda: L.softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 3])), ValueError,
+         r"y: expected labels in \[0, 3\)"),
+        (lambda: L.softmax_cross_entropy(np.zeros((2, 3)), np.array([0.5, 1])), TypeError, "y"),
+        (lambda: L.softmax_cross_entropy(np.zeros((0, 3)), np.zeros(0, int)), ValueError,
+         r"logits: expected at least one sample"),
+        (lambda: L.hinge_loss(np.zeros(3), np.array([0, 1, 2])), ValueError,
+         r"y: expected values in \{-1, 1\}, got 0, 2"),
+        (lambda: L.hinge_loss(np.zeros(3), np.ones(3), lam=0.1), ValueError, "lam"),
+        (lambda: L.hinge_loss(np.zeros(3), np.ones(3), np.ones(2), lam=-1.0), ValueError, "lam"),
+        (lambda: L.hinge_loss(np.zeros((3, 1)), np.ones(3)), ValueError, "scores"),
+        (lambda: L.logistic_loss(np.zeros(2), np.array([0, 1])), ValueError,
+         r"y: expected values in \{-1, 1\}, got 0"),
+        (lambda: L.binary_cross_entropy(np.full(2, 0.5), np.array([0.5, 1])), ValueError,
+         r"y: expected values in \{0, 1\}, got 0.5"),
+        (lambda: L.binary_cross_entropy(np.array([1.5, 0.5]), np.array([0, 1])), ValueError,
+         r"probs: expected values in \[0, 1\]"),
+        (lambda: L.binary_cross_entropy_with_logits(np.zeros(2), np.array([-1, 1])), ValueError,
+         r"y: expected values in \{0, 1\}, got -1"),
+        (lambda: L.squared_loss(np.zeros((3, 1)), np.zeros(3)), ValueError,
+         r"y: expected the same shape as pred"),
+        (lambda: L.squared_loss(np.zeros((2, 2, 2)), np.zeros((2, 2, 2))), ValueError, "pred"),
+        (lambda: L.squared_loss(np.array([np.nan]), np.zeros(1)), ValueError, "pred"),
+        (lambda: L.squared_loss("a", np.zeros(1)), TypeError, "pred"),
+        (lambda: L.HingeLoss(lam=-0.1), ValueError, "lam"),
+    ],
+)
+def test_bad_inputs_raise_with_argument_name(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
