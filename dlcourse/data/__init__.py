@@ -1,0 +1,23 @@
+"""Inputs: datasets (download + checksum + cache) and mini-batch iteration.
+
+- :class:`DataLoader`: ``(xb, yb)`` mini-batches of in-memory arrays, seeded shuffling.
+- :func:`load_digits`: scikit-learn's 8×8 digits, offline, fixed train/test split.
+- :func:`load_mnist`, :func:`load_fashion_mnist`: the official IDX files, found in
+  ``root``, ``$DLCOURSE_DATA``, the cache, or downloaded (see :mod:`dlcourse.data.datasets`).
+"""
+
+from dlcourse.data.datasets import (
+    FASHION_MNIST_CLASSES,
+    load_digits,
+    load_fashion_mnist,
+    load_mnist,
+)
+from dlcourse.data.loader import DataLoader
+
+__all__ = [
+    "DataLoader",
+    "load_digits",
+    "load_mnist",
+    "load_fashion_mnist",
+    "FASHION_MNIST_CLASSES",
+]

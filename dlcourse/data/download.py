@@ -1,0 +1,222 @@
+"""Download dataset files safely: mirrors, checksums, retries, atomic writes.
+
+Where files come from:
+    ``BASE_URLS[name] + filename``, or, when the environment variable ``DLCOURSE_MIRROR`` is
+    set, ``$DLCOURSE_MIRROR/<name>/<filename>``: a mirror is laid out like ``DLCOURSE_DATA``
+    (so ``DLCOURSE_MIRROR=file:///path/to/data`` works too).
+
+Where they go:
+    the cache folder ``$DLCOURSE_CACHE/<name>/`` (default ``~/.cache/dlcourse/<name>/``).
+
+Checksums:
+    every downloaded file is checked against ``SHA256[(name, filename)]``, the SHA-256 of the
+    file's **decompressed** content (the raw IDX bytes). We hash the content rather than the
+    ``.gz`` file because the same data circulates gzip-compressed in different ways (the
+    course's offline copy of MNIST was re-compressed; mirrors may differ): the content is
+    what must be right. The values were computed from the course's reference copies, whose
+    decompressed MD5s equal the MD5s published by the datasets' authors.
+
+Safety:
+    a file is written to a temporary file in the destination folder, verified, then moved in
+    place with ``os.replace`` (atomic), so an interrupted or corrupt download never leaves a
+    half file under the final name. Network errors are retried with exponential back-off;
+    HTTP 4xx errors (e.g. 404) are not. The progress bar (tqdm) writes to ``sys.stdout``
+    (not stderr: the book build treats any stderr output of a notebook cell as an error).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.client
+import os
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import zlib
+from pathlib import Path
+from typing import BinaryIO
+
+from tqdm import tqdm
+
+from dlcourse._validate import check_int, check_nonnegative, check_positive
+
+__all__ = [
+    "BASE_URLS",
+    "SHA256",
+    "ChecksumError",
+    "DownloadError",
+    "cache_dir",
+    "dataset_url",
+    "content_sha256",
+    "fetch",
+]
+
+#: Official (or reliable public mirror) base URL of each dataset's files.
+BASE_URLS: dict[str, str] = {
+    # yann.lecun.com often refuses downloads; this is the mirror torchvision uses.
+    "mnist": "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "fashion-mnist": "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+}
+
+#: SHA-256 of each file's decompressed content (see the module docstring).
+SHA256: dict[tuple[str, str], str] = {
+    ("mnist", "train-images-idx3-ubyte.gz"):
+        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    ("mnist", "train-labels-idx1-ubyte.gz"):
+        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    ("mnist", "t10k-images-idx3-ubyte.gz"):
+        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    ("mnist", "t10k-labels-idx1-ubyte.gz"):
+        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    ("fashion-mnist", "train-images-idx3-ubyte.gz"):
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    ("fashion-mnist", "train-labels-idx1-ubyte.gz"):
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    ("fashion-mnist", "t10k-images-idx3-ubyte.gz"):
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    ("fashion-mnist", "t10k-labels-idx1-ubyte.gz"):
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
+
+_CHUNK = 1 << 16
+_RETRYABLE = (urllib.error.URLError, http.client.HTTPException, TimeoutError, ConnectionError)
+
+
+class DownloadError(OSError):
+    """A file could not be downloaded (after the retries)."""
+
+
+class ChecksumError(ValueError):
+    """A downloaded file's content does not have the expected SHA-256."""
+
+
+def cache_dir(name: str) -> Path:
+    """``$DLCOURSE_CACHE/<name>`` if the variable is set, else ``~/.cache/dlcourse/<name>``."""
+    base = os.environ.get("DLCOURSE_CACHE")
+    root = Path(base).expanduser() if base else Path.home() / ".cache" / "dlcourse"
+    return root / name
+
+
+def dataset_url(name: str, filename: str) -> str:
+    """URL of ``filename`` of dataset ``name``, honouring ``DLCOURSE_MIRROR``."""
+    mirror = os.environ.get("DLCOURSE_MIRROR")
+    if mirror:
+        return f"{mirror.rstrip('/')}/{name}/{filename}"
+    if name not in BASE_URLS:
+        raise ValueError(f"name: expected one of {sorted(BASE_URLS)}, got {name!r}")
+    return BASE_URLS[name] + filename
+
+
+def content_sha256(path: str | os.PathLike[str], decompress: bool | None = None) -> str:
+    """SHA-256 (hex) of a file's content, decompressed first if it is gzip (``.gz``).
+
+    Args:
+        path: the file.
+        decompress: hash the gunzipped content; default: whether the name ends in ``.gz``.
+
+    Raises:
+        ChecksumError: the file is not a valid gzip stream although ``decompress``.
+    """
+    path = Path(path)
+    if decompress is None:
+        decompress = path.name.endswith(".gz")
+    h = hashlib.sha256()
+    try:
+        with gzip.open(path, "rb") if decompress else open(path, "rb") as f:
+            while chunk := f.read(_CHUNK):
+                h.update(chunk)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+        raise ChecksumError(f"{path}: not a valid gzip file ({err})") from err
+    return h.hexdigest()
+
+
+def _download_to(url: str, out: BinaryIO, timeout: float, desc: str, progress: bool) -> None:
+    """Stream ``url`` into the open binary file ``out``, with a progress bar on stdout."""
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        length = response.headers.get("Content-Length") if response.headers else None
+        total = int(length) if length and length.isdigit() else None
+        with tqdm(
+            total=total,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=desc,
+            file=sys.stdout,
+            leave=False,
+            disable=not progress,
+        ) as bar:
+            while chunk := response.read(_CHUNK):
+                out.write(chunk)
+                bar.update(len(chunk))
+
+
+def fetch(
+    url: str,
+    dest: str | os.PathLike[str],
+    sha256: str | None,
+    *,
+    timeout: float = 30.0,
+    retries: int = 3,
+    backoff: float = 1.0,
+    progress: bool = True,
+) -> Path:
+    """Download ``url`` to ``dest`` atomically and check its content's SHA-256.
+
+    Args:
+        url: ``http(s)://`` or ``file://`` URL.
+        dest: final path; its folder is created if needed.
+        sha256: expected :func:`content_sha256` of the file (hex), or None to skip the check.
+        timeout: seconds to wait for the server on each attempt.
+        retries: extra attempts after a network error (not after a 4xx HTTP error, a
+            missing ``file://`` file or a checksum mismatch, which would fail again).
+        backoff: wait ``backoff * 2**k`` seconds before retry ``k``.
+        progress: show a tqdm progress bar on stdout.
+
+    Returns:
+        ``dest`` as a Path.
+
+    Raises:
+        DownloadError: the download failed on every attempt.
+        ChecksumError: the content's SHA-256 differs from ``sha256`` (nothing is left behind).
+    """
+    dest = Path(dest)
+    timeout = check_positive("timeout", timeout)
+    retries = check_int("retries", retries, minimum=0)
+    backoff = check_nonnegative("backoff", backoff)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    last_error: BaseException | None = None
+    for attempt in range(retries + 1):
+        if attempt:
+            time.sleep(backoff * 2 ** (attempt - 1))
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                _download_to(url, out, timeout, dest.name, progress)
+            if sha256 is not None:
+                actual = content_sha256(tmp, decompress=dest.name.endswith(".gz"))
+                if actual != sha256.lower():
+                    raise ChecksumError(
+                        f"{url}: SHA-256 of the content is {actual}, expected {sha256}; the "
+                        "file is corrupt or not the expected one (check DLCOURSE_MIRROR); "
+                        "it was not saved"
+                    )
+            os.replace(tmp, dest)
+            return dest
+        except urllib.error.HTTPError as err:
+            last_error = err
+            if 400 <= err.code < 500:
+                break
+        except _RETRYABLE as err:
+            last_error = err
+            if isinstance(getattr(err, "reason", None), FileNotFoundError):
+                break  # a file:// URL to a missing file: retrying cannot help
+        finally:
+            tmp.unlink(missing_ok=True)
+    raise DownloadError(
+        f"could not download {url} to {dest} after {attempt + 1} attempt(s): {last_error}"
+    ) from last_error
+

@@ -1,0 +1,221 @@
+"""Tests of dlcourse/autograd.py: the notes' example, torch autograd as reference, deep graphs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+import torch
+
+from dlcourse.autograd import Value, topological_order, trace, zero_grad
+
+
+def _notes_graph(x0: float, w0: float, b0: float) -> tuple[Value, Value, Value, list[Value]]:
+    x, w, b = Value(x0, "x"), Value(w0, "w"), Value(b0, "b")
+    h1 = (x * w).named("h1")
+    h2 = (h1 + b).named("h2")
+    h3 = (h2 * -1).named("h3")
+    h4 = h3.exp().named("h4")
+    h5 = (h4 + 1).named("h5")
+    h6 = (h5**-1).named("h6")
+    return x, w, b, [h1, h2, h3, h4, h5, h6]
+
+
+def test_notes_example_gradients() -> None:
+    x, w, b, hs = _notes_graph(1.0, 0.0, 0.0)
+    f = hs[-1]
+    f.backward()
+    assert f.data == 0.5
+    assert w.grad == pytest.approx(0.25, abs=1e-15)
+    assert x.grad == 0.0
+    assert b.grad == pytest.approx(0.25, abs=1e-15)
+
+
+def test_notes_six_node_table() -> None:
+    _, _, _, hs = _notes_graph(1.0, 0.0, 0.0)
+    hs[-1].backward()
+    rows = [(n.label, n.op, n.data, n.grad) for n in trace(hs[-1]) if n.op]
+    assert [r[0] for r in rows] == ["h1", "h2", "h3", "h4", "h5", "h6"]
+    assert [r[1] for r in rows] == ["*", "+", "*", "exp", "+", "**-1"]
+    # hand computation: h1 = 0, h2 = 0, h3 = 0, h4 = 1, h5 = 2, h6 = 1/2;
+    # df/dh6 = 1, df/dh5 = -1/h5² = -1/4, df/dh4 = -1/4, df/dh3 = h4 · (-1/4) = -1/4,
+    # df/dh2 = 1/4, df/dh1 = 1/4
+    np.testing.assert_allclose([r[2] for r in rows], [0, 0, 0, 1, 2, 0.5], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(
+        [r[3] for r in rows], [0.25, 0.25, -0.25, -0.25, -0.25, 1.0], rtol=0, atol=1e-15
+    )
+    # leaves first, root last; x, w, b are among the leaves
+    order = trace(hs[-1])
+    assert order[-1] is hs[-1]
+    assert {n.label for n in order if not n.op} >= {"x", "w", "b"}
+
+
+def test_reciprocal_by_division_gives_same_gradients() -> None:
+    x, w, b = Value(0.7), Value(-1.3), Value(0.4)
+    f = 1 / ((-(x * w + b)).exp() + 1)
+    f.backward()
+    s = 1 / (1 + math.exp(-(0.7 * -1.3 + 0.4)))
+    assert f.data == pytest.approx(s, rel=1e-14)
+    assert w.grad == pytest.approx(s * (1 - s) * 0.7, rel=1e-13)
+    assert x.grad == pytest.approx(s * (1 - s) * -1.3, rel=1e-13)
+    assert b.grad == pytest.approx(s * (1 - s), rel=1e-13)
+
+
+# ---- random expressions vs torch autograd (float64) -----------------------------------------
+
+# Each op works on both a Value and a torch tensor; arguments are kept in every op's domain.
+UNARY: list[Callable] = [
+    lambda a: a.tanh(),
+    lambda a: a.sigmoid(),
+    lambda a: a.relu(),
+    lambda a: -a,
+    lambda a: (a.tanh()).exp(),
+    lambda a: (a * a + 0.5).log(),
+    lambda a: a**2,
+    lambda a: a**3,
+    lambda a: (a * a + 1) ** 0.5,
+    lambda a: (a * a + 1) ** -1.5,
+    lambda a: 2.0 - a,
+    lambda a: 3.0 / (a * a + 1),
+    lambda a: 0.5 * a + 1.5,
+]
+BINARY: list[Callable] = [
+    lambda a, b: a + b,
+    lambda a, b: a - b,
+    lambda a, b: a * b,
+    lambda a, b: a / (b * b + 1),
+    lambda a, b: (a - b).tanh() * a,
+]
+
+
+def _random_program(seed: int, n_inputs: int = 4, n_ops: int = 25) -> list[tuple[int, ...]]:
+    rng = np.random.default_rng(seed)
+    prog = []
+    for k in range(n_ops):
+        avail = n_inputs + k
+        if rng.random() < 0.5:
+            prog.append((0, int(rng.integers(len(UNARY))), int(rng.integers(avail))))
+        else:
+            i, j = (int(v) for v in rng.integers(avail, size=2))
+            prog.append((1, int(rng.integers(len(BINARY))), i, j))
+    return prog
+
+
+def _run(prog: list[tuple[int, ...]], nodes: list) -> object:
+    nodes = list(nodes)
+    for step in prog:
+        if step[0] == 0:
+            nodes.append(UNARY[step[1]](nodes[step[2]]))
+        else:
+            nodes.append(BINARY[step[1]](nodes[step[2]], nodes[step[3]]))
+    out = nodes[-1]
+    for extra in nodes[-6:-1]:  # use several intermediates so the graph branches and joins
+        out = out + extra
+    return out
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_expressions_match_torch(seed: int) -> None:
+    rng = np.random.default_rng(1000 + seed)
+    x0 = rng.normal(size=4)
+    prog = _random_program(seed)
+    xs = [Value(float(v)) for v in x0]
+    out = _run(prog, xs)
+    out.backward()
+    ts = [torch.tensor(float(v), dtype=torch.float64, requires_grad=True) for v in x0]
+    ref = _run(prog, ts)
+    ref.backward()
+    assert out.data == pytest.approx(ref.item(), rel=1e-12, abs=1e-12)
+    for v, t in zip(xs, ts, strict=True):
+        expected = 0.0 if t.grad is None else t.grad.item()
+        assert v.grad == pytest.approx(expected, rel=1e-10, abs=1e-12)
+
+
+# ---- accumulation, repeated backward, deep graphs --------------------------------------------
+
+
+def test_node_used_twice_gets_both_contributions() -> None:
+    a = Value(3.0)
+    (a * a).backward()
+    assert a.grad == 6.0
+    b = Value(2.0)
+    c = b + b
+    d = c * b  # d = 2 b², dd/db = 4 b = 8
+    d.backward()
+    assert b.grad == 8.0
+
+
+def test_backward_twice_recomputes_intermediates_and_accumulates_leaves() -> None:
+    x = Value(2.0)
+    h = x * x
+    y = h * 3.0
+    y.backward()
+    assert (x.grad, h.grad) == (12.0, 3.0)
+    y.backward()
+    assert h.grad == 3.0  # intermediate reset, not doubled
+    assert x.grad == 24.0  # leaf accumulates, as in PyTorch
+    zero_grad(y)
+    y.backward()
+    assert x.grad == 12.0
+
+
+def test_deep_chain_does_not_hit_recursion_limit() -> None:
+    x = Value(1.0)
+    y = x
+    for _ in range(10_000):
+        y = y * 1.0001 + 0.0
+    y.backward()
+    assert x.grad == pytest.approx(1.0001**10_000, rel=1e-9)
+    assert len(topological_order(y)) == 1 + 10_000 * 4  # x, then (const, *, const, +) each
+
+
+def test_reflected_operations() -> None:
+    a = Value(4.0)
+    for expr, value, grad in [
+        (lambda v: 1.0 + v, 5.0, 1.0),
+        (lambda v: 2.0 * v, 8.0, 2.0),
+        (lambda v: 10.0 - v, 6.0, -1.0),
+        (lambda v: 8.0 / v, 2.0, -0.5),
+        (lambda v: v - 1.0, 3.0, 1.0),
+        (lambda v: v / 2.0, 2.0, 0.5),
+    ]:
+        zero_grad(a)
+        out = expr(a)
+        out.backward()
+        assert (out.data, a.grad) == (pytest.approx(value, abs=1e-15), pytest.approx(grad))
+
+
+def test_sigmoid_is_stable_for_large_inputs() -> None:
+    for v, expected in [(-800.0, 0.0), (800.0, 1.0)]:
+        x = Value(v)
+        s = x.sigmoid()
+        s.backward()
+        assert s.data == expected
+        assert x.grad == 0.0
+
+
+def test_errors() -> None:
+    with pytest.raises(TypeError, match=r"data: expected a real number"):
+        Value("1.0")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"data: expected a real number"):
+        Value(True)
+    with pytest.raises(TypeError, match=r"exponent: expected a number"):
+        Value(2.0) ** Value(2.0)  # type: ignore[operator]
+    with pytest.raises(ValueError, match=r"log: expected a value > 0, got -1"):
+        Value(-1.0).log()
+    with pytest.raises(ValueError, match=r"negative base"):
+        Value(-8.0) ** 0.5
+    with pytest.raises(ZeroDivisionError):
+        Value(1.0) / Value(0.0)
+    with pytest.raises(TypeError, match=r"other: expected a Value or a real number"):
+        Value(1.0) + "a"  # type: ignore[operator]
+    with pytest.raises(TypeError, match=r"root: expected a Value"):
+        trace(1.0)  # type: ignore[arg-type]
+
+
+def test_repr_and_label() -> None:
+    v = Value(1.5, "x")
+    assert repr(v) == "Value(x: data=1.5, grad=0)"
+    assert v.op == "" and v.parents == ()
