@@ -1,4 +1,4 @@
-"""Tests for dlcourse/_validate.py: every check names the argument, the expectation and the value."""
+"""Tests for dlcourse/_validate.py: each check names the argument, the expectation, the value."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ def test_as_float_array_keeps_float32_and_converts_ints() -> None:
 
 def test_check_ndim_and_shape_messages() -> None:
     x = np.zeros((3, 4, 5))
-    with pytest.raises(ValueError, match=r"x: expected a 2-D array \(N, D\), got shape \(3, 4, 5\)"):
+    msg = r"x: expected a 2-D array \(N, D\), got shape \(3, 4, 5\)"
+    with pytest.raises(ValueError, match=msg):
         v.check_ndim("x", x, 2, "(N, D)")
     v.check_ndim("x", x, (2, 3))
     v.check_shape("x", x, (3, None, 5))
