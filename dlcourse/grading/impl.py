@@ -1,0 +1,149 @@
+"""Find the repository and import a module from the tree selected by ``DLCOURSE_IMPL``.
+
+The two trees ``solutions/`` and ``exercises/`` hold modules with the same names
+(``lab1.py``, ``ch02_feedforward.py``, ...). Each module is imported *by file path* under a
+private, unique module name, so both trees (and any student tree) can be loaded side by side
+in one process and nothing named ``lab1`` ever lands in ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import itertools
+import os
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import dlcourse
+
+__all__ = ["TREES", "LOADED", "repo_root", "resolve_impl", "impl_label", "load_impl"]
+
+#: Tree names understood by ``DLCOURSE_IMPL`` besides a path.
+TREES = ("solutions", "exercises")
+
+#: Module names passed to :func:`load_impl` in this process, in call order. The grading plugin
+#: clears it when a test starts and records it in the report, so the gates can check that a
+#: graded test imports only its own module (never another student answer).
+LOADED: list[str] = []
+
+_MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_counter = itertools.count()
+
+
+def _looks_like_root(path: Path) -> bool:
+    return (path / "solutions").is_dir() and (path / "tests" / "exercises").is_dir()
+
+
+def repo_root() -> Path:
+    """The course repository: ``$DLCOURSE_ROOT``, else the folder that holds ``dlcourse/``.
+
+    Falls back to the current directory or one of its parents when the package is installed
+    outside the repository (e.g. a non-editable install).
+
+    Raises:
+        FileNotFoundError: no folder with ``solutions/`` and ``tests/exercises/`` was found.
+    """
+    env = os.environ.get("DLCOURSE_ROOT")
+    if env:
+        root = Path(env).expanduser().resolve()
+        if not _looks_like_root(root):
+            raise FileNotFoundError(
+                f"DLCOURSE_ROOT: expected the course repository (with solutions/ and "
+                f"tests/exercises/), got {root}"
+            )
+        return root
+    candidates = [Path(dlcourse.__file__).resolve().parents[1]]
+    cwd = Path.cwd().resolve()
+    candidates += [cwd, *cwd.parents]
+    for cand in candidates:
+        if _looks_like_root(cand):
+            return cand
+    raise FileNotFoundError(
+        "could not find the course repository (a folder with solutions/ and tests/exercises/); "
+        "run from inside it or set DLCOURSE_ROOT"
+    )
+
+
+def resolve_impl(impl: str | os.PathLike[str] | None = None) -> Path:
+    """The folder of the tree named by ``impl`` (default: ``$DLCOURSE_IMPL``, else ``solutions``).
+
+    Args:
+        impl: ``"solutions"``, ``"exercises"`` (folders of the repository) or a path to a
+            folder holding modules with the same names (relative paths start at the cwd).
+
+    Raises:
+        FileNotFoundError: the folder does not exist.
+    """
+    if impl is None:
+        impl = os.environ.get("DLCOURSE_IMPL", "").strip() or "solutions"
+    if isinstance(impl, str) and impl in TREES:
+        path = repo_root() / impl
+    else:
+        path = Path(impl).expanduser().resolve()
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"DLCOURSE_IMPL: expected 'solutions', 'exercises' or a folder of exercise modules, "
+            f"got {str(impl)!r} ({path} is not a folder)"
+        )
+    return path
+
+
+def impl_label(tree: Path) -> str:
+    """A short name for a tree: ``solutions``/``exercises`` for the repository's, else the path."""
+    try:
+        root = repo_root()
+    except FileNotFoundError:
+        return str(tree)
+    for name in TREES:
+        if tree == root / name:
+            return name
+    return str(tree)
+
+
+def load_impl(module: str, impl: str | os.PathLike[str] | None = None) -> ModuleType:
+    """Import ``<tree>/<module>.py`` afresh and return the module object.
+
+    Every call executes the file again (so an edited file is picked up and no state leaks
+    from one graded test to the next) under a unique private name.
+
+    Args:
+        module: the module name, e.g. ``"lab1"``.
+        impl: which tree; see :func:`resolve_impl` (default ``$DLCOURSE_IMPL`` or ``solutions``).
+
+    Returns:
+        The freshly imported module.
+
+    Raises:
+        ValueError: ``module`` is not a plain module name.
+        FileNotFoundError: the tree or the file does not exist.
+        ImportError: executing the file raised; the message names the file and the error.
+
+    Example:
+        >>> lab1 = load_impl("lab1", "solutions")
+        >>> lab1.Linear(3, 2).W.shape
+        (3, 2)
+    """
+    if not isinstance(module, str) or not _MODULE_NAME.match(module):
+        raise ValueError(f"module: expected a module name such as 'lab1', got {module!r}")
+    LOADED.append(module)
+    tree = resolve_impl(impl)
+    path = tree / f"{module}.py"
+    if not path.is_file():
+        raise FileNotFoundError(f"module {module!r}: no file {path}")
+    tag = hashlib.sha1(str(tree).encode()).hexdigest()[:8]
+    name = f"_dlcourse_impl_{tag}_{module}_{next(_counter)}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod  # dataclasses and pickling look a class's module up here
+    try:
+        spec.loader.exec_module(mod)
+    except Exception as err:
+        sys.modules.pop(name, None)
+        raise ImportError(
+            f"importing {path} failed: {type(err).__name__}: {err}", name=name, path=str(path)
+        ) from err
+    return mod
