@@ -1,0 +1,145 @@
+"""Lab 2 (outline lesson 2): a ReLU multilayer perceptron trained with Adam on MNIST.
+
+The book's notebook ``book/02_feedforward/06_lab2_mlp_mnist.ipynb`` runs a CI-sized version of
+this experiment and displays the numbers that this script records in full mode.
+
+Usage (from the repository root)::
+
+    python -m benchmarks.lab2_mlp_mnist          # quick: 10k training images, 2 epochs
+    python -m benchmarks.lab2_mlp_mnist --full   # 55k/5k train/val split, 20 epochs,
+                                                 # writes book/results/lab2_mlp_mnist.json
+
+The model is ``MLP([784, 512, 256, 10], activation="relu")`` (He-uniform weights, float32)
+with ``CrossEntropyLoss`` and ``Adam`` (lr 1e-3, batch 128). With ``--schedule cosine`` (the
+default) the learning rate decays from ``--lr`` to 0 along a half cosine over all steps. The
+validation split (5,000 training images) selects the epoch whose weights are kept; the test set
+is evaluated once, on those weights. The split, the initialisation and the shuffling are fixed
+by ``--seed``. The data are the official MNIST IDX files found through ``$DLCOURSE_DATA``, the
+cache, or a download.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+import dlcourse
+from dlcourse.data import DataLoader, load_mnist
+from dlcourse.losses import CrossEntropyLoss
+from dlcourse.metrics import accuracy
+from dlcourse.nn import MLP
+from dlcourse.optim import Adam
+from dlcourse.train import EarlyStopping, fit, predict
+
+NAME = "lab2_mlp_mnist"
+RESULT = Path(__file__).resolve().parents[1] / "book" / "results" / f"{NAME}.json"
+N_VAL = 5_000
+SIZES = [784, 512, 256, 10]
+
+
+def cosine_schedule(lr: float, total_steps: int):
+    """lr_at(step): half a cosine from ``lr`` (step 0) down to 0 (step ``total_steps``)."""
+
+    def lr_at(step: int) -> float:
+        return 0.5 * lr * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps))
+
+    return lr_at
+
+
+def run(full: bool, epochs: int, batch_size: int, lr: float, schedule: str, seed: int) -> dict:
+    """Train once and return the record (numbers, settings, environment)."""
+    X, y = load_mnist("train", flatten=True)
+    X_test, y_test = load_mnist("test", flatten=True)
+    order = np.random.default_rng(seed).permutation(len(X))
+    val_idx, train_idx = order[:N_VAL], order[N_VAL:]
+    if not full:
+        train_idx = train_idx[:10_000]
+    X_train, y_train = X[train_idx], y[train_idx]
+    X_val, y_val = X[val_idx], y[val_idx]
+
+    model = MLP(SIZES, activation="relu", rng=seed, dtype=np.float32)
+    loss = CrossEntropyLoss()
+    opt = Adam(model.parameters(), lr=lr)
+    loader = DataLoader(X_train, y_train, batch_size=batch_size, shuffle=True, rng=seed)
+    if schedule == "cosine":
+        opt.schedule = cosine_schedule(lr, epochs * len(loader))
+    keep_best = EarlyStopping(patience=epochs, monitor="val_acc", restore_best=True)
+
+    start = time.perf_counter()
+    history = fit(model, loss, opt, loader, val=(X_val, y_val), epochs=epochs,
+                  callbacks=[keep_best], quiet=True)
+    wall = time.perf_counter() - start
+    test_acc = accuracy(y_test, predict(model, X_test).argmax(axis=1))
+
+    command = "python -m benchmarks.lab2_mlp_mnist" + (" --full" if full else "")
+    return {
+        "name": NAME,
+        "command": command,
+        "mode": "full" if full else "quick",
+        "dataset": "MNIST",
+        "model": "MLP([784, 512, 256, 10], activation='relu'), He-uniform init, float32",
+        "n_parameters": int(sum(p.data.size for p in model.parameters())),
+        "loss": "CrossEntropyLoss",
+        "optimizer": "Adam(betas=(0.9, 0.999), eps=1e-8), no weight decay",
+        "lr": lr,
+        "lr_schedule": "cosine decay to 0 over all steps" if schedule == "cosine" else "constant",
+        "n_train": int(len(X_train)),
+        "n_val": int(len(X_val)),
+        "n_test": int(len(X_test)),
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "seed": seed,
+        "model_selection": "weights of the epoch with the best validation accuracy",
+        "best_epoch": int(keep_best.best_epoch) + 1,
+        "best_val_accuracy": round(float(keep_best.best), 4),
+        "test_accuracy": round(float(test_acc), 4),
+        "val_accuracy": [round(v, 4) for v in history.val_acc],
+        "train_loss": [float(f"{v:.4g}") for v in history.train_loss],
+        "train_accuracy": [round(v, 4) for v in history.train_acc],
+        "wall_time_s": round(wall, 1),
+        "numpy_version": np.__version__,
+        "dlcourse_version": dlcourse.__version__,
+        "python_version": platform.python_version(),
+        "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true",
+                        help=f"full run; writes {RESULT.relative_to(RESULT.parents[2])}")
+    parser.add_argument("--epochs", type=int, default=None, help="default: 20 (full), 2 (quick)")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--schedule", choices=("cosine", "constant"), default="cosine")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where to write the JSON (default: the book's file in full mode, "
+                             "nowhere in quick mode)")
+    args = parser.parse_args(argv)
+    epochs = args.epochs if args.epochs is not None else (20 if args.full else 2)
+
+    record = run(args.full, epochs, args.batch_size, args.lr, args.schedule, args.seed)
+    print(f"{record['mode']}: test accuracy {record['test_accuracy']:.4f} "
+          f"(best validation epoch {record['best_epoch']}/{epochs}, "
+          f"{record['n_train']} training images, {record['wall_time_s']} s)")
+    out = args.out if args.out is not None else (RESULT if args.full else None)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
