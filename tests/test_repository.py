@@ -45,3 +45,15 @@ def test_every_toc_entry_exists() -> None:
     entries.append("book/intro")
     for entry in entries:
         assert any((ROOT / f"{entry}{ext}").exists() for ext in (".md", ".ipynb")), entry
+
+
+def test_no_line_breaks_inside_chinese_sentences() -> None:
+    """A newline between two CJK characters shows up as a stray space in the rendered page."""
+    result = subprocess.run(
+        [sys.executable, "tools/cjk_lines.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, "run `python tools/cjk_lines.py --fix`:\n" + result.stdout
