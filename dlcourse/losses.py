@@ -49,6 +49,24 @@ def _targets(name: str, y: object, pred_name: str, pred: np.ndarray,
     return arr
 
 
+def _margin_inputs(scores: object, y: object) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """Scores (N,) or (N, 1) (a ``Linear(D, 1)`` output) and labels in {−1, 1}, flattened.
+
+    Returns ``(s, t, shape)`` with s, t of shape (N,) and ``shape`` the scores' own shape, so
+    the gradient can be returned in the caller's layout.
+    """
+    s = _batch("scores", scores, (1, 2), "(N,) or (N, 1)")
+    if s.ndim == 2 and s.shape[1] != 1:
+        raise ValueError(f"scores: expected shape (N,) or (N, 1), got {s.shape}")
+    shape = s.shape
+    s = s.reshape(-1)
+    y_arr = V.as_float_array("y", y)
+    if y_arr.shape == shape:
+        y_arr = y_arr.reshape(-1)
+    t = _targets("y", y_arr, "scores", s, (-1.0, 1.0))
+    return s, t, shape
+
+
 def squared_loss(pred: object, y: object) -> tuple[float, np.ndarray]:
     """Squared loss (1/N) Σ_n ½‖pred_n − y_n‖², gradient (pred − y)/N.
 
@@ -66,18 +84,17 @@ def hinge_loss(scores: object, y: object, W: object = None, lam: float = 0.0
                ) -> tuple[float, np.ndarray] | tuple[float, np.ndarray, np.ndarray]:
     """SVM hinge loss (1/N) Σ_n max(0, 1 − y_n s_n) [+ λ/2 ‖W‖² if ``W`` is given].
 
-    scores: (N,) real-valued scores s = x·w + b; y: (N,) labels in {−1, 1}; W: weights of any
-    shape (the regulariser's argument), lam: λ >= 0. Returns ``(loss, dscores)`` with
+    scores: (N,) or (N, 1) real-valued scores s = x·w + b; y: (N,) labels in {−1, 1}; W: any
+    weights (the regulariser's argument), lam: λ >= 0. Returns ``(loss, dscores)`` with
     dscores_n = −y_n I(1 − y_n s_n > 0)/N (subgradient 0 on the hinge), or
     ``(loss, dscores, dW)`` with dW = λW when ``W`` is given.
     """
-    s = _batch("scores", scores, (1,), "(N,)")
-    t = _targets("y", y, "scores", s, (-1.0, 1.0))
+    s, t, shape = _margin_inputs(scores, y)
     lam = V.check_nonnegative("lam", lam)
     n = s.shape[0]
     margin = 1.0 - t * s
     loss = float(np.sum(np.maximum(margin, 0.0))) / n
-    dscores = (-t * (margin > 0) / n).astype(s.dtype, copy=False)
+    dscores = (-t * (margin > 0) / n).astype(s.dtype, copy=False).reshape(shape)
     if W is None:
         if lam != 0.0:
             raise ValueError(f"lam: a penalty lam={lam!r} needs the weights W, got W=None")
@@ -89,14 +106,14 @@ def hinge_loss(scores: object, y: object, W: object = None, lam: float = 0.0
 def logistic_loss(scores: object, y: object) -> tuple[float, np.ndarray]:
     """Logistic loss (1/N) Σ_n log(1 + exp(−y_n s_n)), y ∈ {−1, 1}.
 
-    scores, y: (N,). Computed as softplus(−ys) (no overflow); gradient −y σ(−ys)/N.
+    scores: (N,) or (N, 1); y: (N,). Computed as softplus(−ys) (no overflow); gradient
+    −y σ(−ys)/N, returned in the shape of ``scores``.
     """
-    s = _batch("scores", scores, (1,), "(N,)")
-    t = _targets("y", y, "scores", s, (-1.0, 1.0))
+    s, t, shape = _margin_inputs(scores, y)
     n = s.shape[0]
     m = -t * s
     loss = float(np.sum(F.softplus(m))) / n
-    return loss, (-t * F.sigmoid(m) / n).astype(s.dtype, copy=False)
+    return loss, (-t * F.sigmoid(m) / n).astype(s.dtype, copy=False).reshape(shape)
 
 
 def binary_cross_entropy(probs: object, y: object) -> tuple[float, np.ndarray]:

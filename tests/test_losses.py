@@ -251,7 +251,7 @@ def test_class_extra_attributes():
          r"y: expected values in \{-1, 1\}, got 0, 2"),
         (lambda: L.hinge_loss(np.zeros(3), np.ones(3), lam=0.1), ValueError, "lam"),
         (lambda: L.hinge_loss(np.zeros(3), np.ones(3), np.ones(2), lam=-1.0), ValueError, "lam"),
-        (lambda: L.hinge_loss(np.zeros((3, 1)), np.ones(3)), ValueError, "scores"),
+        (lambda: L.hinge_loss(np.zeros((3, 2)), np.ones(3)), ValueError, "scores"),
         (lambda: L.logistic_loss(np.zeros(2), np.array([0, 1])), ValueError,
          r"y: expected values in \{-1, 1\}, got 0"),
         (lambda: L.binary_cross_entropy(np.full(2, 0.5), np.array([0.5, 1])), ValueError,
@@ -271,3 +271,18 @@ def test_class_extra_attributes():
 def test_bad_inputs_raise_with_argument_name(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+@pytest.mark.parametrize("fn", [L.hinge_loss, L.logistic_loss])
+def test_margin_losses_accept_a_linear_layers_column_output(fn) -> None:
+    """Scores from Linear(D, 1) have shape (N, 1): same loss, gradient in the same layout."""
+    rng = np.random.default_rng(3)
+    s = rng.normal(size=5)
+    y = np.array([1.0, -1.0, 1.0, 1.0, -1.0])
+    loss_flat, g_flat = fn(s, y)
+    loss_col, g_col = fn(s[:, None], y)
+    assert loss_col == loss_flat
+    assert g_col.shape == (5, 1)
+    np.testing.assert_array_equal(g_col[:, 0], g_flat)
+    with pytest.raises(ValueError, match=r"scores: expected shape \(N,\) or \(N, 1\)"):
+        fn(np.zeros((5, 2)), y)
