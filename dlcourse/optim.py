@@ -173,18 +173,36 @@ class Adam(Optimizer):
         for st, p in zip(self.state, self.params, strict=True):
             st["M"] = np.zeros_like(p.data)
             st["G"] = np.zeros_like(p.data)
+        self._work: list[np.ndarray | None] = [None] * len(self.params)
+
+    def _scratch(self, i: int, p: Parameter) -> np.ndarray:
+        """A reused work array of the parameter's shape and dtype (no per-step allocations)."""
+        buf = self._work[i]
+        if buf is None or buf.shape != p.data.shape or buf.dtype != p.data.dtype:
+            buf = self._work[i] = np.empty_like(p.data)
+        return buf
 
     def _update(self, i: int, p: Parameter, g: np.ndarray) -> None:
         beta1, beta2 = self.betas
         st = self.state[i]
         M, G = st["M"], st["G"]
+        buf = self._scratch(i, p)
+        # M_t = β1 M + (1 − β1) g, in place
         M *= beta1
-        M += (1.0 - beta1) * g
+        np.multiply(g, 1.0 - beta1, out=buf)
+        M += buf
+        # G_t = β2 G + (1 − β2) g ⊙ g, in place
         G *= beta2
-        G += (1.0 - beta2) * (g * g)
-        M_hat = M / (1.0 - beta1**self.t)
-        G_hat = G / (1.0 - beta2**self.t)
-        p.data -= self.lr * M_hat / (np.sqrt(G_hat) + self.eps)
+        np.multiply(g, g, out=buf)
+        buf *= 1.0 - beta2
+        G += buf
+        # Δθ = −α M̂ / (√Ĝ + ε) with M̂ = M / (1 − β1^t), Ĝ = G / (1 − β2^t)
+        np.divide(G, 1.0 - beta2**self.t, out=buf)
+        np.sqrt(buf, out=buf)
+        buf += self.eps
+        np.divide(M, buf, out=buf)
+        buf *= self.lr / (1.0 - beta1**self.t)
+        p.data -= buf
 
     def _hyperparameters(self) -> dict[str, Any]:
         return {
