@@ -8,13 +8,18 @@ Usage (from the repository root)::
     python -m benchmarks.lab2_mlp_mnist          # quick: 10k training images, 2 epochs
     python -m benchmarks.lab2_mlp_mnist --full   # 55k/5k train/val split, 20 epochs,
                                                  # writes book/results/lab2_mlp_mnist.json
+    python -m benchmarks.lab2_mlp_mnist --full --ablations
+                                                 # also trains with a constant learning rate
+                                                 # and records it under "ablations"
 
 The model is ``MLP([784, 512, 256, 10], activation="relu")`` (He-uniform weights, float32)
 with ``CrossEntropyLoss`` and ``Adam`` (lr 1e-3, batch 128). With ``--schedule cosine`` (the
 default) the learning rate decays from ``--lr`` to 0 along a half cosine over all steps. The
 validation split (5,000 training images) selects the epoch whose weights are kept; the test set
 is evaluated once, on those weights. The split, the initialisation and the shuffling are fixed
-by ``--seed``. The data are the official MNIST IDX files found through ``$DLCOURSE_DATA``, the
+by ``--seed``. ``--ablations`` repeats the run with ``--schedule constant`` (everything else
+equal) and stores its numbers in the same record, so that the book can compare the two schedules
+from one file. The data are the official MNIST IDX files found through ``$DLCOURSE_DATA``, the
 cache, or a download.
 """
 
@@ -114,6 +119,12 @@ def run(full: bool, epochs: int, batch_size: int, lr: float, schedule: str, seed
     }
 
 
+def _report(record: dict, epochs: int) -> None:
+    print(f"{record['mode']}, {record['lr_schedule']}: test accuracy "
+          f"{record['test_accuracy']:.4f} (best validation epoch {record['best_epoch']}/{epochs}, "
+          f"{record['n_train']} training images, {record['wall_time_s']} s)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true",
@@ -123,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--schedule", choices=("cosine", "constant"), default="cosine")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ablations", action="store_true",
+                        help="also train with the other learning-rate schedule (constant when "
+                             "--schedule is cosine, and the reverse) and record its numbers "
+                             "under 'ablations'")
     parser.add_argument("--out", type=Path, default=None,
                         help="where to write the JSON (default: the book's file in full mode, "
                              "nowhere in quick mode)")
@@ -130,9 +145,20 @@ def main(argv: list[str] | None = None) -> int:
     epochs = args.epochs if args.epochs is not None else (20 if args.full else 2)
 
     record = run(args.full, epochs, args.batch_size, args.lr, args.schedule, args.seed)
-    print(f"{record['mode']}: test accuracy {record['test_accuracy']:.4f} "
-          f"(best validation epoch {record['best_epoch']}/{epochs}, "
-          f"{record['n_train']} training images, {record['wall_time_s']} s)")
+    _report(record, epochs)
+    if args.ablations:
+        other = "constant" if args.schedule == "cosine" else "cosine"
+        alt = run(args.full, epochs, args.batch_size, args.lr, other, args.seed)
+        _report(alt, epochs)
+        record["command"] += " --ablations"
+        record["ablations"] = {
+            f"{other}_lr": {
+                "lr_schedule": alt["lr_schedule"],
+                "command": alt["command"] + f" --schedule {other}",
+                **{k: alt[k] for k in ("best_epoch", "best_val_accuracy", "test_accuracy",
+                                       "val_accuracy", "wall_time_s")},
+            }
+        }
     out = args.out if args.out is not None else (RESULT if args.full else None)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
