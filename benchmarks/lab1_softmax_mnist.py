@@ -17,17 +17,14 @@ or a download. The split, the initialisation and the shuffling are fixed by ``--
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-import dlcourse
-from dlcourse.data import DataLoader, load_mnist
+from benchmarks._mnist import RESULTS, environment, mnist_split, write_record
+from dlcourse.data import DataLoader
 from dlcourse.losses import CrossEntropyLoss
 from dlcourse.metrics import accuracy
 from dlcourse.nn import Linear
@@ -35,20 +32,13 @@ from dlcourse.optim import SGD
 from dlcourse.train import fit, predict
 
 NAME = "lab1_softmax_mnist"
-RESULT = Path(__file__).resolve().parents[1] / "book" / "results" / f"{NAME}.json"
-N_VAL = 5_000
+RESULT = RESULTS / f"{NAME}.json"
 
 
 def run(full: bool, epochs: int, batch_size: int, lr: float, seed: int) -> dict:
     """Train once and return the record (numbers, settings, environment)."""
-    X, y = load_mnist("train", flatten=True)
-    X_test, y_test = load_mnist("test", flatten=True)
-    order = np.random.default_rng(seed).permutation(len(X))
-    val_idx, train_idx = order[:N_VAL], order[N_VAL:]
-    if not full:
-        train_idx = train_idx[:10_000]
-    X_train, y_train = X[train_idx], y[train_idx]
-    X_val, y_val = X[val_idx], y[val_idx]
+    data = mnist_split(full, seed)
+    (X_train, y_train), (X_val, y_val), (X_test, y_test) = data["train"], data["val"], data["test"]
 
     model = Linear(784, 10, rng=seed, dtype=np.float32, init="zeros")
     loss = CrossEntropyLoss()
@@ -80,10 +70,7 @@ def run(full: bool, epochs: int, batch_size: int, lr: float, seed: int) -> dict:
         "val_accuracy": [round(v, 4) for v in history.val_acc],
         "train_loss": [round(v, 4) for v in history.train_loss],
         "wall_time_s": round(wall, 1),
-        "numpy_version": np.__version__,
-        "dlcourse_version": dlcourse.__version__,
-        "python_version": platform.python_version(),
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        **environment(),
     }
 
 
@@ -104,11 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     record = run(args.full, epochs, args.batch_size, args.lr, args.seed)
     print(f"{record['mode']}: test accuracy {record['test_accuracy']:.4f} after {epochs} epochs "
           f"({record['n_train']} training images, {record['wall_time_s']} s)")
-    out = args.out if args.out is not None else (RESULT if args.full else None)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {out}")
+    write_record(record, args.out if args.out is not None else (RESULT if args.full else None))
     return 0
 
 

@@ -26,19 +26,16 @@ cache, or a download.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import platform
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-import dlcourse
-from dlcourse.data import DataLoader, load_mnist
+from benchmarks._mnist import RESULTS, environment, mnist_split, write_record
+from dlcourse.data import DataLoader
 from dlcourse.losses import CrossEntropyLoss
 from dlcourse.metrics import accuracy
 from dlcourse.nn import MLP
@@ -46,8 +43,7 @@ from dlcourse.optim import Adam
 from dlcourse.train import EarlyStopping, fit, predict
 
 NAME = "lab2_mlp_mnist"
-RESULT = Path(__file__).resolve().parents[1] / "book" / "results" / f"{NAME}.json"
-N_VAL = 5_000
+RESULT = RESULTS / f"{NAME}.json"
 SIZES = [784, 512, 256, 10]
 
 
@@ -62,14 +58,8 @@ def cosine_schedule(lr: float, total_steps: int):
 
 def run(full: bool, epochs: int, batch_size: int, lr: float, schedule: str, seed: int) -> dict:
     """Train once and return the record (numbers, settings, environment)."""
-    X, y = load_mnist("train", flatten=True)
-    X_test, y_test = load_mnist("test", flatten=True)
-    order = np.random.default_rng(seed).permutation(len(X))
-    val_idx, train_idx = order[:N_VAL], order[N_VAL:]
-    if not full:
-        train_idx = train_idx[:10_000]
-    X_train, y_train = X[train_idx], y[train_idx]
-    X_val, y_val = X[val_idx], y[val_idx]
+    data = mnist_split(full, seed)
+    (X_train, y_train), (X_val, y_val), (X_test, y_test) = data["train"], data["val"], data["test"]
 
     model = MLP(SIZES, activation="relu", rng=seed, dtype=np.float32)
     loss = CrossEntropyLoss()
@@ -111,11 +101,8 @@ def run(full: bool, epochs: int, batch_size: int, lr: float, schedule: str, seed
         "train_loss": [float(f"{v:.4g}") for v in history.train_loss],
         "train_accuracy": [round(v, 4) for v in history.train_acc],
         "wall_time_s": round(wall, 1),
-        "numpy_version": np.__version__,
-        "dlcourse_version": dlcourse.__version__,
-        "python_version": platform.python_version(),
+        **environment(),
         "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
     }
 
 
@@ -159,11 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                                        "val_accuracy", "wall_time_s")},
             }
         }
-    out = args.out if args.out is not None else (RESULT if args.full else None)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {out}")
+    write_record(record, args.out if args.out is not None else (RESULT if args.full else None))
     return 0
 
 
