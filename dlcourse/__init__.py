@@ -9,6 +9,7 @@ Submodules (see ARCHITECTURE.md for the full map) are imported on first use, so
 - ``losses``, ``optim``, ``metrics``, ``train``: learning
 - ``data``: datasets (download + checksum + cache) and ``DataLoader``
 - ``grading``: the exercise grader behind the ``dlcourse grade`` command
+- ``plot``: the book's figures (needs matplotlib, ``pip install dlcourse[plot]``)
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ _SUBMODULES = frozenset(
         "models",
         "nn",
         "optim",
+        "plot",
         "train",
+        "widgets",
     }
 )
 
