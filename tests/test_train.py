@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from sklearn.metrics import accuracy_score, log_loss
 
 from dlcourse.data import DataLoader, load_digits
 from dlcourse.train import EarlyStopping, History, evaluate, fit, predict
+
+try:
+    import torch
+except ImportError:  # PyTorch is a test-only reference, installed by requirements-test.txt
+    torch = None
+
+requires_torch = pytest.mark.skipif(
+    torch is None, reason="PyTorch is the test-only reference: pip install -r requirements-test.txt"
+)
 
 
 class Param:
@@ -102,6 +110,7 @@ def _init(seed: int, d: int = 4, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
 # ---- the loop against torch -------------------------------------------------------------------
 
 
+@requires_torch
 def test_fit_matches_torch_sgd() -> None:
     X, y = _blobs(0, n=50)
     W0, b0 = _init(1)

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from _gradcheck_utils import check_module_gradients
 
 from dlcourse.nn import Flatten, Linear
 from dlcourse.nn.linear import INITS
+
+try:
+    import torch
+except ImportError:  # PyTorch is a test-only reference, installed by requirements-test.txt
+    torch = None
+
+requires_torch = pytest.mark.skipif(
+    torch is None, reason="PyTorch is the test-only reference: pip install -r requirements-test.txt"
+)
 
 
 def test_shapes_and_forward_formula() -> None:
@@ -24,6 +32,7 @@ def test_shapes_and_forward_formula() -> None:
     assert [n for n, _ in layer.named_parameters()] == ["W", "b"]
 
 
+@requires_torch
 @pytest.mark.parametrize("bias", [True, False])
 def test_matches_torch_linear(bias: bool) -> None:
     rng = np.random.default_rng(1)
