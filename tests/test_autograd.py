@@ -1,4 +1,5 @@
-"""Tests of dlcourse/autograd.py: the notes' example, torch autograd as reference, deep graphs."""
+"""Tests of dlcourse/autograd.py: the notes' example, torch autograd as reference, deep graphs,
+and forward mode (``Dual``) against finite differences and against reverse mode (``Value``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from dlcourse.autograd import Value, topological_order, trace, zero_grad
+from dlcourse.autograd import Dual, Value, jvp, topological_order, trace, zero_grad
+from dlcourse.gradcheck import relative_error
 
 try:
     import torch
@@ -228,3 +230,146 @@ def test_repr_and_label() -> None:
     v = Value(1.5, "x")
     assert repr(v) == "Value(x: data=1.5, grad=0)"
     assert v.op == "" and v.parents == ()
+
+
+# ---- forward mode: Dual ----------------------------------------------------------------------
+
+
+def test_dual_notes_example_three_passes() -> None:
+    # one forward pass per input, seeding that input's derivative with 1; by hand (see the
+    # six-node table above): f = 1/2, df/dx = f (1 - f) w = 0, df/dw = f (1 - f) x = 1/4,
+    # df/db = f (1 - f) = 1/4
+    point = (1.0, 0.0, 0.0)
+    derivs = []
+    for i in range(3):
+        x, w, b = (Dual(v, 1.0 if j == i else 0.0) for j, v in enumerate(point))
+        f = ((x * w + b) * -1).exp() + 1
+        f = f**-1
+        assert f.value == 0.5
+        derivs.append(f.deriv)
+    assert derivs == [0.0, 0.25, 0.25]
+
+
+def test_dual_single_neuron_example() -> None:
+    # L = 1/2 (w x + b - y_gt)^2 at x = 1.5, w = 0.8, b = 0.2, y_gt = 0.8: dL/dw = 0.9, dL/db = 0.6
+    def loss(w: Dual, b: Dual) -> Dual:
+        return 0.5 * (w * 1.5 + b - 0.8) ** 2
+
+    assert jvp(loss, [0.8, 0.2], [1.0, 0.0]) == (pytest.approx(0.18), pytest.approx(0.9))
+    assert jvp(loss, [0.8, 0.2], [0.0, 1.0]) == (pytest.approx(0.18), pytest.approx(0.6))
+
+
+def _dual_pass(prog: list[tuple[int, ...]], x0: np.ndarray, seed: int) -> Dual:
+    return _run(prog, [Dual(float(v), 1.0 if i == seed else 0.0) for i, v in enumerate(x0)])
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_dual_random_expressions_match_value_and_finite_differences(seed: int) -> None:
+    rng = np.random.default_rng(1000 + seed)
+    x0 = rng.normal(size=4)
+    prog = _random_program(seed)
+    # reverse mode: one backward pass for all four inputs
+    xs = [Value(float(v)) for v in x0]
+    out = _run(prog, xs)
+    out.backward()
+    reverse = np.array([v.grad for v in xs])
+    # forward mode: one pass per input
+    passes = [_dual_pass(prog, x0, i) for i in range(4)]
+    forward = np.array([d.deriv for d in passes])
+    assert all(d.value == out.data for d in passes)  # the same arithmetic, the same value
+    np.testing.assert_allclose(forward, reverse, rtol=1e-10, atol=1e-12)
+
+    # centred differences of the value alone (derivatives not used)
+    def value_at(x: np.ndarray) -> float:
+        return _run(prog, [Dual(float(v)) for v in x]).value
+
+    h = 1e-6
+    numerical = np.array(
+        [(value_at(x0 + h * e) - value_at(x0 - h * e)) / (2 * h) for e in np.eye(4)]
+    )
+    assert relative_error(forward, numerical) < 1e-6
+
+
+def test_dual_each_operation_against_finite_differences() -> None:
+    ops: dict[str, Callable[[Dual], Dual]] = {
+        "add": lambda a: a + 0.7,
+        "mul": lambda a: a * a,
+        "pow": lambda a: a**3.5,
+        "neg": lambda a: -a,
+        "sub": lambda a: 2.0 - a,
+        "div": lambda a: 1.0 / a,
+        "exp": lambda a: a.exp(),
+        "log": lambda a: a.log(),
+        "tanh": lambda a: a.tanh(),
+        "sigmoid": lambda a: a.sigmoid(),
+        "relu": lambda a: a.relu(),
+    }
+    h = 1e-6
+    for name, op in ops.items():
+        for a in (0.3, 1.7):
+            d = op(Dual(a, 1.0))
+            numerical = (op(Dual(a + h)).value - op(Dual(a - h)).value) / (2 * h)
+            assert d.deriv == pytest.approx(numerical, rel=1e-8, abs=1e-9), name
+
+
+def test_jvp_is_the_gradient_dotted_with_the_tangent() -> None:
+    def f(x: Dual | Value, y: Dual | Value, z: Dual | Value) -> Dual | Value:
+        return (x * y).tanh() + (z * z + 1).log() / (y.sigmoid() + 0.5)
+
+    point = [0.4, -1.2, 0.9]
+    xs = [Value(v) for v in point]
+    f(*xs).backward()
+    grad = np.array([v.grad for v in xs])
+    v = np.array([0.5, -2.0, 1.5])
+    value, deriv = jvp(f, point, v.tolist())
+    assert value == pytest.approx(f(*[Value(p) for p in point]).data, rel=1e-15)
+    assert deriv == pytest.approx(float(grad @ v), rel=1e-12)
+
+
+def test_dual_edge_cases() -> None:
+    # powers at 0 (by hand): 0^0 = 1 with derivative 0; 0^1 = 0 with derivative 1;
+    # 0^2 = 0 with derivative 0
+    assert (Dual(0.0, 1.0) ** 0).value == 1.0 and (Dual(0.0, 1.0) ** 0).deriv == 0.0
+    assert (Dual(0.0, 1.0) ** 1).deriv == 1.0
+    assert (Dual(0.0, 1.0) ** 2).deriv == 0.0
+    # ReLU's derivative at 0 is taken as 0, as in Value
+    assert Dual(0.0, 1.0).relu().deriv == 0.0
+    # sigmoid without overflow
+    for v, expected in [(-800.0, 0.0), (800.0, 1.0)]:
+        s = Dual(v, 1.0).sigmoid()
+        assert (s.value, s.deriv) == (expected, 0.0)
+    # the reflected operations (by hand at a = 4)
+    a = Dual(4.0, 1.0)
+    for out, value, deriv in [
+        (1.0 + a, 5.0, 1.0),
+        (2.0 * a, 8.0, 2.0),
+        (10.0 - a, 6.0, -1.0),
+        (8.0 / a, 2.0, -0.5),
+        (a - 1.0, 3.0, 1.0),
+        (a / 2.0, 2.0, 0.5),
+    ]:
+        assert (out.value, out.deriv) == (pytest.approx(value), pytest.approx(deriv))
+
+
+def test_dual_errors() -> None:
+    with pytest.raises(TypeError, match=r"value: expected a real number"):
+        Dual("1.0")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"deriv: expected a real number"):
+        Dual(1.0, True)
+    with pytest.raises(TypeError, match=r"exponent: expected a number"):
+        Dual(2.0) ** Dual(2.0)  # type: ignore[operator]
+    with pytest.raises(ValueError, match=r"log: expected a value > 0, got -1"):
+        Dual(-1.0).log()
+    with pytest.raises(ValueError, match=r"negative base"):
+        Dual(-8.0) ** 0.5
+    with pytest.raises(ZeroDivisionError):
+        Dual(1.0) / Dual(0.0)
+    with pytest.raises(ZeroDivisionError, match=r"infinite at a = 0"):
+        Dual(0.0, 1.0) ** 0.5
+    with pytest.raises(TypeError, match=r"other: expected a Dual or a real number"):
+        Dual(1.0) + Value(1.0)  # type: ignore[operator]
+    with pytest.raises(ValueError, match=r"tangents: expected 2 numbers"):
+        jvp(lambda a, b: a * b, [1.0, 2.0], [1.0])
+    with pytest.raises(TypeError, match=r"f: expected it to return a Dual, got float"):
+        jvp(lambda a: 1.0, [1.0], [1.0])  # type: ignore[arg-type, return-value]
+    assert repr(Dual(1.5, 2.0)) == "Dual(value=1.5, deriv=2)"
