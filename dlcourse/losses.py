@@ -2,7 +2,15 @@
 
 Every loss is averaged over the batch N: ``loss = (1/N) Σ_n ℓ(pred_n, y_n)`` and the gradient
 is taken w.r.t. the first argument (same shape and dtype as it), so it already carries the
-1/N. The losses of the linear-models lab are (lesson 1, "线性模型"): squared loss
+1/N. Inputs may carry leading dimensions after N:
+
+- element-wise losses (squared, BCE, BCE with logits) take ``(N, ...)`` and sum ℓ over every
+  axis but the first, then average over N (a VAE's reconstruction term over pixels);
+- the softmax cross-entropy takes logits ``(N, ..., C)`` (class axis **last**) with integer
+  targets ``(N, ...)``, e.g. ``(N, T, V)`` with ``(N, T)`` for a character language model, and
+  averages over every non-ignored position (targets equal to ``ignore_index`` are padding);
+- the margin losses (hinge, logistic) stay one score per sample, ``(N,)`` or ``(N, 1)``.
+ The losses of the linear-models lab are (lesson 1, "线性模型"): squared loss
 (ŷ − y)²/2, SVM hinge loss max(1 − ŷy, 0) + λ/2 ‖w‖², logistic loss log(1 + exp(−yŷ)) with
 y ∈ {−1, 1}; the softmax cross-entropy −log p_y with gradient p − onehot(y) comes from the
 multi-class section ("多分类") and the feed-forward chapter's ℒ(y, ŷ) = −yᵀ log ŷ.
@@ -27,11 +35,41 @@ __all__ = [
 BCE_EPS = 1e-12  # binary_cross_entropy clips probs to [BCE_EPS, 1 - BCE_EPS]
 
 
-def _batch(name: str, x: object, ndim: tuple[int, ...], layout: str) -> np.ndarray:
+def _batch(name: str, x: object, min_ndim: int, layout: str) -> np.ndarray:
+    """Finite float array with at least ``min_ndim`` dimensions and N >= 1 samples."""
     arr = V.as_float_array(name, x)
-    V.check_ndim(name, arr, ndim, layout)
+    if arr.ndim < min_ndim:
+        raise ValueError(
+            f"{name}: expected an array {layout} with at least {min_ndim} dimension"
+            f"{'s' if min_ndim > 1 else ''}, got shape {arr.shape}"
+        )
     if arr.shape[0] == 0:
         raise ValueError(f"{name}: expected at least one sample (N >= 1), got shape {arr.shape}")
+    return arr
+
+
+def _class_targets(y: object, shape: tuple[int, ...], num_classes: int,
+                   ignore_index: int) -> np.ndarray:
+    """Integer class targets of ``shape`` in [0, C), or equal to ``ignore_index`` (padding)."""
+    arr = V.as_array("y", y)
+    if not np.issubdtype(arr.dtype, np.integer):
+        if np.issubdtype(arr.dtype, np.floating) and np.all(arr == np.round(arr)):
+            arr = arr.astype(np.int64)  # integer-valued floats are labels too
+        else:
+            raise TypeError(f"y: expected integer class labels, got dtype {arr.dtype}")
+    if arr.shape != shape:
+        raise ValueError(
+            f"y: expected shape {shape} (the logits' shape without the class axis C), "
+            f"got {arr.shape}"
+        )
+    kept = arr[arr != ignore_index]
+    if kept.size and (kept.min() < 0 or kept.max() >= num_classes):
+        bad = kept.min() if kept.min() < 0 else kept.max()
+        which = "minimum" if kept.min() < 0 else "maximum"
+        raise ValueError(
+            f"y: expected labels in [0, {num_classes}) or ignore_index={ignore_index}, "
+            f"got {which} {bad}"
+        )
     return arr
 
 
@@ -55,8 +93,8 @@ def _margin_inputs(scores: object, y: object) -> tuple[np.ndarray, np.ndarray, t
     Returns ``(s, t, shape)`` with s, t of shape (N,) and ``shape`` the scores' own shape, so
     the gradient can be returned in the caller's layout.
     """
-    s = _batch("scores", scores, (1, 2), "(N,) or (N, 1)")
-    if s.ndim == 2 and s.shape[1] != 1:
+    s = _batch("scores", scores, 1, "(N,) or (N, 1)")
+    if s.ndim > 2 or (s.ndim == 2 and s.shape[1] != 1):
         raise ValueError(f"scores: expected shape (N,) or (N, 1), got {s.shape}")
     shape = s.shape
     s = s.reshape(-1)
@@ -70,10 +108,11 @@ def _margin_inputs(scores: object, y: object) -> tuple[np.ndarray, np.ndarray, t
 def squared_loss(pred: object, y: object) -> tuple[float, np.ndarray]:
     """Squared loss (1/N) Σ_n ½‖pred_n − y_n‖², gradient (pred − y)/N.
 
-    pred, y: (N,) or (N, D), same shape. Note the ½ and the sum over D: PyTorch's
-    ``mse_loss`` (mean over all N·D elements, no ½) equals ``2/D`` times this value.
+    pred, y: (N,), (N, D) or (N, ...), same shape; the squares of a sample are summed over
+    all its D entries (D = the product of the non-batch sizes). Note the ½ and the sum over
+    D: PyTorch's ``mse_loss`` (mean over all N·D elements, no ½) equals ``2/D`` times this.
     """
-    p = _batch("pred", pred, (1, 2), "(N,) or (N, D)")
+    p = _batch("pred", pred, 1, "(N, ...)")
     t = _targets("y", y, "pred", p, None)
     n = p.shape[0]
     diff = p - t
@@ -119,13 +158,13 @@ def logistic_loss(scores: object, y: object) -> tuple[float, np.ndarray]:
 def binary_cross_entropy(probs: object, y: object) -> tuple[float, np.ndarray]:
     """Binary cross-entropy −(1/N) Σ [y log p + (1 − y) log(1 − p)], y ∈ {0, 1}.
 
-    probs: (N,) or (N, D) probabilities in [0, 1]; y: same shape (for (N, D) the D terms of a
-    sample are summed, then averaged over N). probs are clipped to [1e-12, 1 − 1e-12] before
-    the logs, so p = 0 or 1 gives a large finite loss; the gradient
+    probs: (N,), (N, D) or (N, ...) probabilities in [0, 1]; y: same shape (the terms of a
+    sample are summed over its non-batch axes, then averaged over N). probs are clipped to
+    [1e-12, 1 − 1e-12] before the logs, so p = 0 or 1 gives a large finite loss; the gradient
     (p − y) / (p(1 − p)) / N is evaluated at the clipped p. Prefer
     :func:`binary_cross_entropy_with_logits` when you have logits.
     """
-    p = _batch("probs", probs, (1, 2), "(N,) or (N, D)")
+    p = _batch("probs", probs, 1, "(N, ...)")
     if np.any((p < 0) | (p > 1)):
         raise ValueError(
             f"probs: expected values in [0, 1], got range [{p.min():g}, {p.max():g}]"
@@ -140,28 +179,65 @@ def binary_cross_entropy(probs: object, y: object) -> tuple[float, np.ndarray]:
 def binary_cross_entropy_with_logits(logits: object, y: object) -> tuple[float, np.ndarray]:
     """BCE of σ(z) from logits z: (1/N) Σ [softplus(z) − y z], y ∈ {0, 1}; grad (σ(z) − y)/N.
 
-    logits, y: (N,) or (N, D). Stable for any finite logits (no log of 0, no overflow).
+    logits, y: (N,), (N, D) or (N, ...), same shape (summed over the non-batch axes, then
+    averaged over N). Stable for any finite logits (no log of 0, no overflow).
     """
-    z = _batch("logits", logits, (1, 2), "(N,) or (N, D)")
+    z = _batch("logits", logits, 1, "(N, ...)")
     t = _targets("y", y, "logits", z, (0.0, 1.0))
     n = z.shape[0]
     loss = float(np.sum(F.softplus(z) - t * z)) / n
     return loss, ((F.sigmoid(z) - t) / n).astype(z.dtype, copy=False)
 
 
-def softmax_cross_entropy(logits: object, y: object) -> tuple[float, np.ndarray]:
-    """Softmax cross-entropy −(1/N) Σ_n log softmax(z_n)_{y_n}; gradient (p − onehot(y))/N.
+def softmax_cross_entropy(logits: object, y: object, *, ignore_index: int = -100
+                          ) -> tuple[float, np.ndarray]:
+    """Softmax cross-entropy −(1/M) Σ_i log softmax(z_i)_{y_i}; gradient (p − onehot(y))/M.
 
-    logits: (N, C); y: (N,) integer labels in [0, C). Uses the stable log-softmax.
+    Args:
+        logits: (N, C) or (N, ..., C) scores z, class axis **last** (e.g. (N, T, V) for a
+            language model; PyTorch's ``cross_entropy`` puts the classes on axis 1 instead).
+        y: integer labels of the logits' shape without C, (N,) or (N, ...), each in [0, C)
+            or equal to ``ignore_index``.
+        ignore_index: target value marking a position to skip (padding), as in PyTorch
+            (default −100): it adds nothing to the loss and gets a zero gradient row.
+
+    The sum runs over the M positions whose target is not ``ignore_index`` and the mean
+    divides by M (PyTorch's ``reduction="mean"``); for (N, C) without padding M = N. When
+    every target is ``ignore_index`` (M = 0) PyTorch returns NaN; this raises ``ValueError``
+    instead, since a NaN loss would only surface later as a NaN parameter. Uses the stable
+    log-softmax; the gradient has the logits' shape and dtype.
     """
-    z = _batch("logits", logits, (2,), "(N, C)")
-    n, c = z.shape
-    labels = V.check_labels("y", y, n, c)
-    logp = F.log_softmax(z, axis=1)
-    loss = -float(np.sum(logp[np.arange(n), labels])) / n
-    dlogits = np.exp(logp)
-    dlogits[np.arange(n), labels] -= 1.0
-    return loss, dlogits / n
+    loss, dlogits, _ = _softmax_cross_entropy(logits, y, ignore_index)
+    return loss, dlogits
+
+
+def _softmax_cross_entropy(logits: object, y: object, ignore_index: int
+                           ) -> tuple[float, np.ndarray, np.ndarray]:
+    """``(loss, dlogits, probs)``: the work of :func:`softmax_cross_entropy`."""
+    z = _batch("logits", logits, 2, "(N, C) or (N, ..., C)")
+    ignore_index = V.check_int("ignore_index", ignore_index)
+    c = z.shape[-1]
+    labels = _class_targets(y, z.shape[:-1], c, ignore_index).reshape(-1)
+    logp = F.log_softmax(z.reshape(-1, c), axis=1)  # (M_all, C)
+    probs = np.exp(logp)
+    dlogits = probs.copy()
+    keep = labels != ignore_index
+    if keep.all():  # the common case: no padding
+        rows, cols = np.arange(labels.size), labels
+    else:
+        rows = np.flatnonzero(keep)
+        if rows.size == 0:
+            raise ValueError(
+                f"y: every target equals ignore_index={ignore_index}, so there is no position "
+                "to average the loss over (PyTorch would return NaN)"
+            )
+        cols = labels[rows]
+        dlogits[~keep] = 0.0
+    m = rows.size
+    loss = -float(np.sum(logp[rows, cols])) / m
+    dlogits[rows, cols] -= 1.0
+    dlogits /= m
+    return loss, dlogits.reshape(z.shape), probs.reshape(z.shape)
 
 
 class _Loss:
@@ -261,13 +337,21 @@ class BCEWithLogitsLoss(_Loss):
 
 
 class CrossEntropyLoss(_Loss):
-    """Class form of :func:`softmax_cross_entropy` (logits (N, C), integer labels (N,)).
+    """Class form of :func:`softmax_cross_entropy`: logits (N, ..., C), labels (N, ...).
 
-    Extra attribute after a call: ``probs`` = softmax(logits) (N, C); ``grad`` =
-    (probs − onehot(y))/N.
+    Args:
+        ignore_index: target value to skip (padding), default −100 as in PyTorch.
+
+    Extra attribute after a call: ``probs`` = softmax(logits) over the last axis (the
+    logits' shape, also at ignored positions); ``grad`` = (probs − onehot(y))/M with zero
+    rows at ignored positions, M = the number of non-ignored positions. (PyTorch's
+    ``label_smoothing`` is not implemented; it would be a keyword argument here.)
     """
 
+    def __init__(self, *, ignore_index: int = -100) -> None:
+        super().__init__()
+        self.ignore_index = V.check_int("ignore_index", ignore_index)
+
     def _loss(self, pred: object, y: object) -> tuple[float, np.ndarray]:
-        out = softmax_cross_entropy(pred, y)
-        self.probs = F.softmax(pred, axis=1)
-        return out
+        loss, grad, self.probs = _softmax_cross_entropy(pred, y, self.ignore_index)
+        return loss, grad

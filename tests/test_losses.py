@@ -14,6 +14,8 @@ import pytest
 from dlcourse import losses as L
 
 N, C, D = 8, 5, 3
+T = 4  # time steps of the sequence cases
+PAD = -100  # PyTorch's default ignore_index
 
 
 def rng(seed: int) -> np.random.Generator:
@@ -42,7 +44,13 @@ def finite_difference_grad(loss_fn, x: np.ndarray, h: float = 1e-3) -> np.ndarra
 
 
 def rel_err(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+    """CS231n's element-wise relative error with the project's floor (see
+    ``dlcourse.gradcheck.relative_error``): entries over 1000 times smaller than the largest
+    are judged on the gradient's scale, where the stencil's O(h⁴) truncation (~1e-12) would
+    otherwise dominate, e.g. a probability of 1e-6 in a (N, T, V) softmax."""
+    denom = np.abs(a) + np.abs(b)
+    floor = max(1e-8, 1e-3 * float(np.max(denom)))
+    return float(np.max(np.abs(a - b) / np.maximum(floor, denom)))
 
 
 def torch_value_and_grad(torch, fn, x: np.ndarray):
@@ -52,9 +60,23 @@ def torch_value_and_grad(torch, fn, x: np.ndarray):
     return out.item(), g.numpy()
 
 
+def padded_labels(seed: int, shape: tuple[int, ...], num_classes: int, pad: int = PAD
+                  ) -> np.ndarray:
+    """Random labels with about a third of the positions set to ``pad`` (never all)."""
+    y = rng(seed).integers(0, num_classes, shape)
+    y[rng(seed + 1).random(shape) < 1 / 3] = pad
+    y.flat[0] = 1  # at least one position counts
+    return y
+
+
+def ce_ignore_zero(z, y):
+    return L.softmax_cross_entropy(z, y, ignore_index=0)
+
+
 # name -> (functional loss, first argument, targets); first argument in float64
 def cases() -> dict[str, tuple]:
     probs = rng(3).uniform(0.05, 0.95, size=(N, D))
+    probs_4d = rng(20).uniform(0.05, 0.95, size=(N, 2, 3, 2))
     return {
         "squared_1d": (L.squared_loss, rng(0).standard_normal(N), rng(1).standard_normal(N)),
         "squared_2d": (L.squared_loss, rng(0).standard_normal((N, D)),
@@ -67,6 +89,21 @@ def cases() -> dict[str, tuple]:
                        rng(7).integers(0, 2, (N, D)).astype(float)),
         "cross_entropy": (L.softmax_cross_entropy, rng(8).standard_normal((N, C)) * 3.0,
                           rng(9).integers(0, C, N)),
+        # any rank: images (N, C, H, W), sequences (N, T, D) / (N, T, V) with padding
+        "squared_4d": (L.squared_loss, rng(21).standard_normal((N, 2, 3, 2)),
+                       rng(22).standard_normal((N, 2, 3, 2))),
+        "bce_4d": (L.binary_cross_entropy, probs_4d,
+                   rng(23).integers(0, 2, probs_4d.shape).astype(float)),
+        "bce_logits_3d": (L.binary_cross_entropy_with_logits,
+                          rng(24).standard_normal((N, T, D)) * 3.0,
+                          rng(25).integers(0, 2, (N, T, D)).astype(float)),
+        "cross_entropy_seq": (L.softmax_cross_entropy, rng(26).standard_normal((N, T, C)) * 3.0,
+                              padded_labels(27, (N, T), C)),
+        "cross_entropy_4d": (L.softmax_cross_entropy,
+                             rng(28).standard_normal((2, 3, 2, C)) * 3.0,
+                             padded_labels(29, (2, 3, 2), C)),
+        "cross_entropy_ignore_0": (ce_ignore_zero, rng(30).standard_normal((N, T, C)) * 3.0,
+                                   rng(31).integers(0, C, (N, T))),
     }
 
 
@@ -86,6 +123,15 @@ def torch_refs(torch) -> dict:
         "bce_logits": lambda z, y: tf.binary_cross_entropy_with_logits(
             z, t(y), reduction="sum") / N,
         "cross_entropy": lambda z, y: tf.cross_entropy(z, t(y)),
+        "squared_4d": lambda p, y: 0.5 * 12 * tf.mse_loss(p, t(y)),  # D = 2·3·2 = 12
+        "bce_4d": lambda p, y: tf.binary_cross_entropy(p, t(y), reduction="sum") / N,
+        "bce_logits_3d": lambda z, y: tf.binary_cross_entropy_with_logits(
+            z, t(y), reduction="sum") / N,
+        # PyTorch's class axis is 1: move ours (the last) there
+        "cross_entropy_seq": lambda z, y: tf.cross_entropy(z.permute(0, 2, 1), t(y)),
+        "cross_entropy_4d": lambda z, y: tf.cross_entropy(z.permute(0, 3, 1, 2), t(y)),
+        "cross_entropy_ignore_0": lambda z, y: tf.cross_entropy(
+            z.permute(0, 2, 1), t(y), ignore_index=0),
     }
 
 
@@ -194,6 +240,9 @@ CLASSES = {
     "bce_2d": L.BCELoss,
     "bce_logits": L.BCEWithLogitsLoss,
     "cross_entropy": L.CrossEntropyLoss,
+    "cross_entropy_seq": L.CrossEntropyLoss,
+    "bce_logits_3d": L.BCEWithLogitsLoss,
+    "squared_4d": L.MSELoss,
 }
 
 
@@ -239,7 +288,22 @@ def test_class_extra_attributes():
     "call, exc, match",
     [
         (lambda: L.softmax_cross_entropy(np.zeros(5), np.zeros(5, int)), ValueError,
-         r"logits: expected a 2-D array \(N, C\)"),
+         r"logits: expected an array \(N, C\) or \(N, \.\.\., C\) with at least 2 "
+         r"dimensions, got shape \(5,\)"),
+        (lambda: L.softmax_cross_entropy(np.zeros((2, 3, 4)), np.zeros(2, int)), ValueError,
+         r"y: expected shape \(2, 3\) \(the logits' shape without the class axis C\), "
+         r"got \(2,\)"),
+        (lambda: L.softmax_cross_entropy(np.zeros((2, 3, 4)), np.array([[0, 1, 2]] * 2).T),
+         ValueError, r"y: expected shape \(2, 3\)"),
+        (lambda: L.softmax_cross_entropy(np.zeros((2, 3, 4)), np.array([[0, PAD, 4]] * 2)),
+         ValueError, r"y: expected labels in \[0, 4\) or ignore_index=-100, got maximum 4"),
+        (lambda: L.softmax_cross_entropy(np.zeros((2, 3)), np.array([-1, PAD])), ValueError,
+         r"y: expected labels in \[0, 3\) or ignore_index=-100, got minimum -1"),
+        (lambda: L.softmax_cross_entropy(np.zeros((2, 3)), np.array([PAD, PAD])), ValueError,
+         r"y: every target equals ignore_index=-100, so there is no position"),
+        (lambda: L.softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 1]), ignore_index=1.0),
+         TypeError, r"ignore_index: expected an integer"),
+        (lambda: L.CrossEntropyLoss(ignore_index="pad"), TypeError, "ignore_index"),
         (lambda: L.softmax_cross_entropy(np.zeros((4, 3)), np.zeros(3, int)), ValueError,
          r"y: expected shape \(4,\)"),
         (lambda: L.softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 3])), ValueError,
@@ -262,7 +326,12 @@ def test_class_extra_attributes():
          r"y: expected values in \{0, 1\}, got -1"),
         (lambda: L.squared_loss(np.zeros((3, 1)), np.zeros(3)), ValueError,
          r"y: expected the same shape as pred"),
-        (lambda: L.squared_loss(np.zeros((2, 2, 2)), np.zeros((2, 2, 2))), ValueError, "pred"),
+        (lambda: L.squared_loss(np.float64(1.0), np.float64(1.0)), ValueError,
+         r"pred: expected an array \(N, \.\.\.\) with at least 1 dimension, got shape \(\)"),
+        (lambda: L.binary_cross_entropy_with_logits(np.zeros((2, 3)), np.zeros((2, 3, 1))),
+         ValueError, r"y: expected the same shape as logits \(2, 3\), got \(2, 3, 1\)"),
+        (lambda: L.hinge_loss(np.zeros((3, 1, 1)), np.ones(3)), ValueError,
+         r"scores: expected shape \(N,\) or \(N, 1\)"),
         (lambda: L.squared_loss(np.array([np.nan]), np.zeros(1)), ValueError, "pred"),
         (lambda: L.squared_loss("a", np.zeros(1)), TypeError, "pred"),
         (lambda: L.HingeLoss(lam=-0.1), ValueError, "lam"),
@@ -286,3 +355,66 @@ def test_margin_losses_accept_a_linear_layers_column_output(fn) -> None:
     np.testing.assert_array_equal(g_col[:, 0], g_flat)
     with pytest.raises(ValueError, match=r"scores: expected shape \(N,\) or \(N, 1\)"):
         fn(np.zeros((5, 2)), y)
+
+
+# ---- any rank and padding -----------------------------------------------------------------------
+
+
+def test_cross_entropy_sequence_equals_the_flattened_batch() -> None:
+    """(N, T, V) logits with (N, T) targets = the (N·T, V) loss over the kept positions."""
+    z, y = rng(40).standard_normal((N, T, C)), padded_labels(41, (N, T), C)
+    loss, grad = L.softmax_cross_entropy(z, y)
+    keep = y.reshape(-1) != PAD
+    flat_loss, flat_grad = L.softmax_cross_entropy(z.reshape(-1, C)[keep], y.reshape(-1)[keep])
+    assert loss == pytest.approx(flat_loss, rel=1e-14)
+    np.testing.assert_allclose(grad.reshape(-1, C)[keep], flat_grad, rtol=1e-13, atol=1e-17)
+
+
+def test_ignored_positions_have_zero_gradient_and_no_influence() -> None:
+    z, y = rng(42).standard_normal((N, T, C)), padded_labels(43, (N, T), C)
+    pad = y == PAD
+    assert pad.any() and not pad.all()
+    loss, grad = L.softmax_cross_entropy(z, y)
+    assert np.all(grad[pad] == 0.0)
+    z2 = z.copy()
+    z2[pad] = 1e3 * rng(44).standard_normal((int(pad.sum()), C))  # change only the padding
+    assert L.softmax_cross_entropy(z2, y)[0] == loss
+
+
+def test_cross_entropy_with_padding_hand_computed() -> None:
+    # equal logits: log C per kept position; mean over the M = 2 kept positions, not N·T = 3
+    z = np.zeros((1, 3, 4))
+    loss, grad = L.softmax_cross_entropy(z, np.array([[1, PAD, 3]]))
+    assert loss == pytest.approx(math.log(4.0), rel=1e-15)
+    expected = np.zeros((1, 3, 4))
+    expected[0, 0] = (0.25 - np.eye(4)[1]) / 2
+    expected[0, 2] = (0.25 - np.eye(4)[3]) / 2
+    np.testing.assert_allclose(grad, expected, atol=1e-16)
+    # one kept logit row of [0, log 3]: p = (1/4, 3/4), loss -log(3/4) over M = 1
+    loss, _ = L.softmax_cross_entropy(np.array([[0.0, math.log(3.0)], [5.0, 5.0]]),
+                                      np.array([1, 7]), ignore_index=7)
+    assert loss == pytest.approx(-math.log(0.75), rel=1e-14)
+
+
+def test_cross_entropy_loss_class_with_ignore_index() -> None:
+    z, y = rng(45).standard_normal((N, T, C)), rng(46).integers(0, C, (N, T))
+    crit = L.CrossEntropyLoss(ignore_index=2)
+    loss = crit(z, y)
+    ref_loss, ref_grad = L.softmax_cross_entropy(z, y, ignore_index=2)
+    assert loss == ref_loss
+    np.testing.assert_array_equal(crit.backward(), ref_grad)
+    assert crit.probs.shape == (N, T, C)
+    np.testing.assert_allclose(crit.probs.sum(axis=-1), 1.0, rtol=1e-14)
+    assert np.all(crit.backward()[y == 2] == 0.0)
+    assert L.CrossEntropyLoss()(z, y) != loss  # the default ignores nothing here
+
+
+def test_element_wise_losses_sum_over_non_batch_axes() -> None:
+    """(N, C, H, W) equals the same data flattened to (N, C·H·W)."""
+    x, t = rng(47).standard_normal((N, 2, 3, 2)), rng(48).integers(0, 2, (N, 2, 3, 2))
+    for fn, arg in ((L.squared_loss, x), (L.binary_cross_entropy_with_logits, x),
+                    (L.binary_cross_entropy, 1.0 / (1.0 + np.exp(-x)))):
+        loss, grad = fn(arg, t)
+        flat_loss, flat_grad = fn(arg.reshape(N, -1), t.reshape(N, -1))
+        assert loss == pytest.approx(flat_loss, rel=1e-14)
+        np.testing.assert_array_equal(grad, flat_grad.reshape(grad.shape))
