@@ -4,6 +4,9 @@
 - :func:`load_digits`: scikit-learn's 8×8 digits, offline, fixed train/test split.
 - :func:`load_mnist`, :func:`load_fashion_mnist`: the official IDX files, found in
   ``root``, ``$DLCOURSE_DATA``, the cache, or downloaded (see :mod:`dlcourse.data.datasets`).
+- :func:`load_dataset`: both splits of MNIST / Fashion-MNIST as an :class:`ImageDataset`, or,
+  when they can be neither found nor downloaded, the 8×8 digits with a printed note (for pages
+  that must run anywhere; see :mod:`dlcourse.data.fallback`).
 """
 
 from dlcourse.data.datasets import (
@@ -12,6 +15,7 @@ from dlcourse.data.datasets import (
     load_fashion_mnist,
     load_mnist,
 )
+from dlcourse.data.fallback import ImageDataset, load_dataset
 from dlcourse.data.loader import DataLoader
 
 __all__ = [
@@ -20,4 +24,6 @@ __all__ = [
     "load_mnist",
     "load_fashion_mnist",
     "FASHION_MNIST_CLASSES",
+    "ImageDataset",
+    "load_dataset",
 ]

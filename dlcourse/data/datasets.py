@@ -7,8 +7,12 @@ Where MNIST / Fashion-MNIST come from (first folder holding both files of the sp
 1. ``root/<name>/`` then ``root/`` itself, if ``root`` is given;
 2. ``$DLCOURSE_DATA/<name>/`` (the course's offline copy; CI sets it);
 3. the cache ``$DLCOURSE_CACHE/<name>/`` (default ``~/.cache/dlcourse/<name>/``);
-4. a download into that cache, if ``download=True`` (see :mod:`dlcourse.data.download`:
-   official URLs or ``$DLCOURSE_MIRROR/<name>/``, SHA-256 checked, atomic writes).
+4. a download into that cache, if ``download=True`` and ``DLCOURSE_OFFLINE`` is not set (see
+   :mod:`dlcourse.data.download`: official URLs or ``$DLCOURSE_MIRROR/<name>/``, SHA-256
+   checked, atomic writes).
+
+Pages that must run without the data use :func:`dlcourse.data.load_dataset`, which falls back
+to :func:`load_digits` with a printed note.
 
 ``<name>`` is ``mnist`` or ``fashion-mnist``; the files keep their official names
 (``train-images-idx3-ubyte.gz``, ``train-labels-idx1-ubyte.gz``, ``t10k-images-idx3-ubyte.gz``,
@@ -23,7 +27,9 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -180,9 +186,17 @@ def _not_found(name: str, title: str, split: str, dirs: list[Path], reason: str)
 
 
 def _locate(
-    name: str, title: str, split: str, root: str | os.PathLike[str] | None, download: bool
+    name: str,
+    title: str,
+    split: str,
+    root: str | os.PathLike[str] | None,
+    download: bool,
+    fetch_options: Mapping[str, Any] | None = None,
 ) -> tuple[Path, Path]:
-    """Paths of the (images, labels) files of ``split``, downloading them if allowed."""
+    """Paths of the (images, labels) files of ``split``, downloading them if allowed.
+
+    ``fetch_options`` (``timeout``, ``retries``, ``backoff``) are passed to :func:`fetch`.
+    """
     img_file, lbl_file = _SPLIT_FILES[split]
     dirs = search_dirs(name, root)
     for folder in dirs:
@@ -191,6 +205,10 @@ def _locate(
             return img, lbl
     if not download:
         raise FileNotFoundError(_not_found(name, title, split, dirs, " and download=False"))
+    if _dl.offline():
+        raise FileNotFoundError(
+            _not_found(name, title, split, dirs, " and downloads are off (DLCOURSE_OFFLINE is set)")
+        )
     target = _dl.cache_dir(name)
     found = []
     for filename in (img_file, lbl_file):
@@ -198,7 +216,10 @@ def _locate(
         if path is None:
             try:
                 path = _dl.fetch(
-                    _dl.dataset_url(name, filename), target / filename, _dl.SHA256[(name, filename)]
+                    _dl.dataset_url(name, filename),
+                    target / filename,
+                    _dl.SHA256[(name, filename)],
+                    **(fetch_options or {}),
                 )
             except _dl.DownloadError as err:
                 raise _dl.DownloadError(
@@ -216,12 +237,13 @@ def _load_idx_dataset(
     download: bool,
     normalize: bool,
     flatten: bool,
+    fetch_options: Mapping[str, Any] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     check_choice("split", split, tuple(_SPLIT_FILES))
     for arg, value in (("download", download), ("normalize", normalize), ("flatten", flatten)):
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"{arg}: expected a bool, got {type(value).__name__} {value!r}")
-    img_path, lbl_path = _locate(name, title, split, root, download)
+    img_path, lbl_path = _locate(name, title, split, root, download, fetch_options)
     images, labels = _read(img_path), _read(lbl_path)
     _check_pair(images, labels, img_path, lbl_path)
     N, H, W = images.shape
@@ -252,8 +274,8 @@ def load_mnist(
         ``X`` float32 of shape (N, 1, 28, 28) or (N, 784); ``y`` int64 of shape (N,).
 
     Raises:
-        FileNotFoundError: the files are missing and ``download=False``; the message lists
-            every path searched.
+        FileNotFoundError: the files are missing and ``download=False`` or
+            ``DLCOURSE_OFFLINE`` is set; the message lists every path searched.
         DownloadError / ChecksumError: the download failed or gave the wrong content.
         IDXFormatError (a ValueError): a file is truncated or not an IDX file.
     """

@@ -8,6 +8,10 @@ Where files come from:
 Where they go:
     the cache folder ``$DLCOURSE_CACHE/<name>/`` (default ``~/.cache/dlcourse/<name>/``).
 
+Offline:
+    ``DLCOURSE_OFFLINE=1`` (or ``true``/``yes``/``on``) turns downloads off: the loaders of
+    :mod:`dlcourse.data.datasets` then use local files only (see :func:`offline`).
+
 Checksums:
     every downloaded file is checked against ``SHA256[(name, filename)]``, the SHA-256 of the
     file's **decompressed** content (the raw IDX bytes). We hash the content rather than the
@@ -20,16 +24,21 @@ Safety:
     a file is written to a temporary file in the destination folder, verified, then moved in
     place with ``os.replace`` (atomic), so an interrupted or corrupt download never leaves a
     half file under the final name. Network errors are retried with exponential back-off;
-    HTTP 4xx errors (e.g. 404) are not. The progress bar (tqdm) writes to ``sys.stdout``
-    (not stderr: the book build treats any stderr output of a notebook cell as an error).
+    errors that retrying cannot fix are not: HTTP 4xx (e.g. 404), a missing ``file://`` file,
+    and the signs of a machine without network (the host name cannot be resolved, the network
+    or host is unreachable), so an offline machine fails in well under a second. The progress
+    bar (tqdm) writes to ``sys.stdout`` (not stderr: the book build treats any stderr output of
+    a notebook cell as an error).
 """
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
 import http.client
 import os
+import socket
 import sys
 import tempfile
 import time
@@ -52,6 +61,7 @@ __all__ = [
     "dataset_url",
     "content_sha256",
     "fetch",
+    "offline",
 ]
 
 #: Official (or reliable public mirror) base URL of each dataset's files.
@@ -83,6 +93,7 @@ SHA256: dict[tuple[str, str], str] = {
 
 _CHUNK = 1 << 16
 _RETRYABLE = (urllib.error.URLError, http.client.HTTPException, TimeoutError, ConnectionError)
+_NO_NETWORK_ERRNOS = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN})
 
 
 class DownloadError(OSError):
@@ -91,6 +102,19 @@ class DownloadError(OSError):
 
 class ChecksumError(ValueError):
     """A downloaded file's content does not have the expected SHA-256."""
+
+
+def offline() -> bool:
+    """True when ``DLCOURSE_OFFLINE`` is ``1``/``true``/``yes``/``on``: never download."""
+    return os.environ.get("DLCOURSE_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _cannot_help_to_retry(err: BaseException) -> bool:
+    """Whether a network error will happen again on retry (missing file, no network)."""
+    reason = getattr(err, "reason", err)  # URLError wraps the socket error in .reason
+    if isinstance(reason, (FileNotFoundError, socket.gaierror)):
+        return True  # a file:// URL to a missing file; a host name that does not resolve
+    return isinstance(reason, OSError) and reason.errno in _NO_NETWORK_ERRNOS
 
 
 def cache_dir(name: str) -> Path:
@@ -171,7 +195,8 @@ def fetch(
         sha256: expected :func:`content_sha256` of the file (hex), or None to skip the check.
         timeout: seconds to wait for the server on each attempt.
         retries: extra attempts after a network error (not after a 4xx HTTP error, a
-            missing ``file://`` file or a checksum mismatch, which would fail again).
+            missing ``file://`` file, an unresolvable host name, an unreachable network or a
+            checksum mismatch, which would fail again).
         backoff: wait ``backoff * 2**k`` seconds before retry ``k``.
         progress: show a tqdm progress bar on stdout.
 
@@ -212,8 +237,8 @@ def fetch(
                 break
         except _RETRYABLE as err:
             last_error = err
-            if isinstance(getattr(err, "reason", None), FileNotFoundError):
-                break  # a file:// URL to a missing file: retrying cannot help
+            if _cannot_help_to_retry(err):
+                break
         finally:
             tmp.unlink(missing_ok=True)
     raise DownloadError(

@@ -7,10 +7,14 @@ on the real MNIST / Fashion-MNIST runs only when ``DLCOURSE_DATA`` points at the
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
 import os
+import socket
 import struct
+import time
+import urllib.error
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +34,10 @@ FILES = {
 
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No real data, no mirror, and an empty private cache for every test."""
+    """No real data, no mirror, downloads allowed, and an empty private cache for every test."""
     monkeypatch.delenv("DLCOURSE_DATA", raising=False)
     monkeypatch.delenv("DLCOURSE_MIRROR", raising=False)
+    monkeypatch.delenv("DLCOURSE_OFFLINE", raising=False)
     cache = tmp_path / "cache"
     monkeypatch.setenv("DLCOURSE_CACHE", str(cache))
     return cache
@@ -248,6 +253,54 @@ def test_fetch_retries_then_succeeds(tmp_path: Path, monkeypatch: pytest.MonkeyP
     with pytest.raises(dl.DownloadError, match=r"after 2 attempt\(s\): simulated timeout"):
         dl.fetch(src.as_uri(), tmp_path / "out2" / "f.bin", sha, retries=1, backoff=0.0)
     assert list((tmp_path / "out2").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        socket.gaierror(socket.EAI_NONAME, "Name or service not known"),
+        OSError(errno.ENETUNREACH, "Network is unreachable"),
+        FileNotFoundError(errno.ENOENT, "No such file"),
+    ],
+    ids=["dns", "unreachable", "missing-file"],
+)
+def test_fetch_does_not_retry_what_cannot_succeed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reason: OSError
+) -> None:
+    calls = []
+
+    def no_network(url: str, out: object, timeout: float, desc: str, progress: bool) -> None:
+        calls.append(url)
+        raise urllib.error.URLError(reason)
+
+    monkeypatch.setattr(dl, "_download_to", no_network)
+    start = time.perf_counter()
+    with pytest.raises(dl.DownloadError, match=r"after 1 attempt\(s\)"):
+        dl.fetch("https://example.org/f.gz", tmp_path / "f.gz", None, retries=3, backoff=5.0)
+    assert len(calls) == 1  # a retry would have slept 5 s first
+    assert time.perf_counter() - start < 2.0
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("value", ["1", "true", "YES", " on "])
+def test_offline_switch_stops_downloads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _isolated_env: Path, value: str
+) -> None:
+    _mirror(tmp_path, monkeypatch)  # a working mirror that must not be used
+    monkeypatch.setattr(dl, "fetch", lambda *a, **k: pytest.fail("fetch called while offline"))
+    monkeypatch.setenv("DLCOURSE_OFFLINE", value)
+    assert dl.offline()
+    with pytest.raises(FileNotFoundError, match="DLCOURSE_OFFLINE is set"):
+        load_mnist("test", download=True)
+    assert not (_isolated_env / "mnist").exists()
+    _write_split(_isolated_env / "mnist", "test", n=3, seed=11)  # local files still load
+    assert load_mnist("test")[0].shape == (3, 1, 28, 28)
+
+
+@pytest.mark.parametrize("value", ["", "0", "false", "no"])
+def test_offline_switch_off_values(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("DLCOURSE_OFFLINE", value)
+    assert not dl.offline()
 
 
 def test_urls_and_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
