@@ -21,6 +21,8 @@ The contract (every optimiser follows it)::
   constructor's ``lr``.
 - ``state_dict()`` returns the hyper-parameters, ``t`` and copies of the per-parameter state;
   ``load_state_dict(sd)`` restores them (same parameters, same order).
+- A frozen parameter (``p.requires_grad`` False) is skipped: no update, no weight decay, no
+  change to its state, as in PyTorch where a parameter without a gradient is skipped.
 - Weight decay ``λ`` is added to the gradient, ``g <- g + λθ`` (the L2 penalty ½λ‖θ‖² of the
   notes), as ``torch.optim.SGD`` / ``torch.optim.Adam`` do.
 """
@@ -83,6 +85,8 @@ class Optimizer:
         self.t += 1
         wd = self.weight_decay
         for i, p in enumerate(self.params):
+            if not p.requires_grad:  # frozen: left exactly as it is (no decay either)
+                continue
             if p.grad.shape != p.data.shape:
                 raise ValueError(
                     f"params[{i}].grad: expected shape {p.data.shape}, got {p.grad.shape}"

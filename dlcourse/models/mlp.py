@@ -11,35 +11,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from dlcourse._validate import as_rng, check_choice, check_int
-from dlcourse.nn.activation import (
-    ELU,
-    GELU,
-    LeakyReLU,
-    PReLU,
-    ReLU,
-    Sigmoid,
-    Softplus,
-    Swish,
-    Tanh,
-)
+from dlcourse.nn.activation import ACTIVATIONS
 from dlcourse.nn.linear import INITS, Linear
 from dlcourse.nn.module import Module, Sequential
 
-__all__ = ["MLP", "ACTIVATIONS"]
-
-#: activation name -> (layer class, weight init). He init keeps the variance of ReLU-like
-#: networks constant across layers, Xavier that of sigmoid/tanh networks.
-ACTIVATIONS: dict[str, tuple[type[Module], str]] = {
-    "relu": (ReLU, "kaiming_uniform"),
-    "leaky_relu": (LeakyReLU, "kaiming_uniform"),
-    "prelu": (PReLU, "kaiming_uniform"),
-    "elu": (ELU, "kaiming_uniform"),
-    "gelu": (GELU, "kaiming_uniform"),
-    "swish": (Swish, "kaiming_uniform"),
-    "sigmoid": (Sigmoid, "xavier_uniform"),
-    "tanh": (Tanh, "xavier_uniform"),
-    "softplus": (Softplus, "xavier_uniform"),
-}
+__all__ = ["MLP"]
 
 
 class MLP(Sequential):
@@ -48,7 +24,8 @@ class MLP(Sequential):
     Args:
         sizes: layer widths ``[D, H_1, ..., M]`` (at least two), giving ``len(sizes) - 1``
             Linear layers; ``Linear(sizes[i], sizes[i + 1])`` is child ``2 * i``.
-        activation: a name from ``ACTIVATIONS`` or a Module class (built with no arguments).
+        activation: a name of the registry ``dlcourse.nn.ACTIVATIONS`` or a Module class
+            (built with no arguments).
         rng: Generator, seed or None; the same seed gives the same weights.
         dtype: float64 or float32.
         init: weight init for every Linear (see ``dlcourse.nn.linear.INITS``); default He
@@ -73,7 +50,8 @@ class MLP(Sequential):
         widths = [check_int(f"sizes[{i}]", s, minimum=1) for i, s in enumerate(sizes)]
         if isinstance(activation, str):
             check_choice("activation", activation, list(ACTIVATIONS))
-            act_cls, default_init = ACTIVATIONS[activation]
+            spec = ACTIVATIONS[activation]
+            act_cls, default_init = spec.module, spec.init
         elif isinstance(activation, type) and issubclass(activation, Module):
             act_cls, default_init = activation, "kaiming_uniform"
         else:

@@ -1,12 +1,11 @@
-"""Layers with explicit forward and backward passes (see ``dlcourse.nn.module``).
+"""Layers with explicit forward and backward passes (see ``dlcourse.nn.module`` for the rules
+of caches, reuse within one forward pass, ``no_grad`` and frozen parameters).
 
-``MLP`` lives in ``dlcourse.models`` (a higher layer of the package) and is re-exported here
-lazily, on first access, so that ``dlcourse.nn`` never imports ``dlcourse.models`` at load time.
+Networks built from these layers (``MLP`` and the course's models) live in ``dlcourse.models``.
 """
 
-from typing import Any
-
 from dlcourse.nn.activation import (
+    ACTIVATIONS,
     ELU,
     GELU,
     LeakyReLU,
@@ -18,13 +17,16 @@ from dlcourse.nn.activation import (
     Tanh,
 )
 from dlcourse.nn.linear import Linear
-from dlcourse.nn.module import Module, Parameter, Sequential
+from dlcourse.nn.maxout import Maxout
+from dlcourse.nn.module import Module, Parameter, Sequential, is_grad_enabled, no_grad
 from dlcourse.nn.shape import Flatten
 
 __all__ = [
     "Parameter",
     "Module",
     "Sequential",
+    "no_grad",
+    "is_grad_enabled",
     "Linear",
     "Flatten",
     "Sigmoid",
@@ -36,17 +38,7 @@ __all__ = [
     "Softplus",
     "Swish",
     "GELU",
-    "MLP",
+    "Maxout",
+    "ACTIVATIONS",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name == "MLP":
-        from dlcourse.models.mlp import MLP
-
-        return MLP
-    raise AttributeError(f"module 'dlcourse.nn' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | {"MLP"})

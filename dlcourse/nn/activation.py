@@ -1,14 +1,22 @@
-"""Activation layers: element-wise ``y = f(x)`` and ``dx = dout * f'(x)``.
+"""Activation layers: element-wise ``y = f(x)`` and ``dx = dout * f'(x)``, and the registry.
 
-Each layer is a thin class over ``dlcourse.functional``: ``forward`` calls ``f`` and caches its
-input as ``self._x``; ``backward`` calls ``f_grad`` (the derivative evaluated at the cached
-input). Any shape works, ``(N, D)``, ``(N, C, H, W)``, ``(N, T, D)``; the output has the input's
-shape and dtype (float32 stays float32).
+Each layer is a thin class over ``dlcourse.functional``: ``forward`` calls ``f`` and keeps an
+:class:`ElementwiseCache` (the input) per call; ``backward`` pops it and multiplies by
+``f_grad`` (the derivative evaluated at that input). Any shape works, ``(N, D)``,
+``(N, C, H, W)``, ``(N, T, D)``; the output has the input's shape and dtype (float32 stays
+float32).
+
+:data:`ACTIVATIONS` is the one registry of activation functions: name -> :class:`ActivationSpec`
+(the functional pair, the layer class, the weight initialisation that suits it, its keyword
+parameters). ``dlcourse.models.MLP``, the widgets and the exercises all read it, so a new
+activation is added here, once.
 """
 
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,21 +40,25 @@ __all__ = [
     "Softplus",
     "Swish",
     "GELU",
+    "ElementwiseCache",
+    "ActivationSpec",
+    "ACTIVATIONS",
 ]
+
+
+@dataclass
+class ElementwiseCache:
+    """What an activation's backward needs from one forward call: its input ``x`` (any shape)."""
+
+    x: np.ndarray
 
 
 class _Elementwise(Module):
     """Shared forward/backward of the activation layers.
 
     Subclasses define ``_f(x)`` and ``_f_grad(x)`` (f and f' element-wise).
-
-    Cache:
-        _x: the input of the last ``forward``, any shape S.
+    One :class:`ElementwiseCache` is kept per forward call until its backward.
     """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._x: np.ndarray | None = None
 
     def _f(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -57,19 +69,18 @@ class _Elementwise(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: any shape S -> f(x): shape S, same dtype."""
         x = as_float_array("x", x)
-        self._x = x
+        self._save_cache(ElementwiseCache(x=x))
         return self._f(x)
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        """dout: shape S -> dx = dout * f'(x): shape S, the input's dtype."""
-        x = self._check_dout_ready()
+    def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
+        """dout: shape S -> dx = dout * f'(x): shape S, the input's dtype (None if not
+        ``need_dx``)."""
+        x = self._peek_cache().x
         dout = self._as_dout(dout, x)
+        self._caches.pop()
+        if not need_dx:
+            return None
         return dout * self._f_grad(x)
-
-    def _check_dout_ready(self) -> np.ndarray:
-        if self._x is None:
-            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
-        return self._x
 
     @staticmethod
     def _as_dout(dout: Any, x: np.ndarray) -> np.ndarray:
@@ -229,21 +240,71 @@ class PReLU(_Elementwise):
         """x: (N, C, ...) or any shape if num_parameters == 1 -> same shape and dtype."""
         x = as_float_array("x", x)
         gamma = self._gamma_for(x)
-        self._x = x
+        self._save_cache(ElementwiseCache(x=x))
         return F.prelu(x, gamma)
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        """dout -> dx = dout · f'(x); adds dL/dγ into ``gamma.grad``."""
-        x = self._check_dout_ready()
+    def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
+        """dout -> dx = dout · f'(x) (None if not ``need_dx``); adds dL/dγ into
+        ``gamma.grad`` unless γ is frozen."""
+        x = self._peek_cache().x
         dout = self._as_dout(dout, x)
+        self._caches.pop()
         gamma = self._gamma_for(x)
-        dgamma = dout * F.prelu_grad_gamma(x, gamma)  # shape of x
-        if self.num_parameters == 1:
-            self.gamma.grad += dgamma.sum()
-        else:
-            axes = (0,) + tuple(range(2, x.ndim))
-            self.gamma.grad += dgamma.sum(axis=axes)
-        return dout * F.prelu_grad(x, gamma)
+        if self.gamma.requires_grad:
+            dgamma = dout * F.prelu_grad_gamma(x, gamma)  # shape of x
+            if self.num_parameters == 1:
+                self.gamma.grad += dgamma.sum()
+            else:
+                axes = (0,) + tuple(range(2, x.ndim))
+                self.gamma.grad += dgamma.sum(axis=axes)
+        return dout * F.prelu_grad(x, gamma) if need_dx else None
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"
+
+
+@dataclass(frozen=True)
+class ActivationSpec:
+    """One entry of :data:`ACTIVATIONS`.
+
+    Attributes:
+        name: the registry key, also the ``dlcourse.functional`` name of ``f``.
+        f: ``f(x, **params)``, element-wise.
+        grad: ``grad(x, **params)`` = f'(x) element-wise.
+        module: the layer class (built with ``module(**params)``).
+        init: the weight initialisation of ``dlcourse.init`` that keeps the signal's variance
+            in a network using it: He ("kaiming_uniform") for the ReLU family, Xavier
+            ("xavier_uniform") for the saturating ones.
+        params: keyword parameters and their defaults (e.g. ``{"negative_slope": 0.01}``).
+        learnable: True if the layer has a trained parameter (PReLU's γ); then ``f``/``grad``
+            take it as a second argument and the demos that draw f skip it.
+    """
+
+    name: str
+    f: Callable[..., np.ndarray]
+    grad: Callable[..., np.ndarray]
+    module: type[Module]
+    init: str
+    params: dict[str, Any] = field(default_factory=dict)
+    learnable: bool = False
+
+
+def _spec(name: str, module: type[Module], init: str, **params: Any) -> ActivationSpec:
+    return ActivationSpec(name, getattr(F, name), getattr(F, f"{name}_grad"), module, init, params)
+
+
+#: The registry: activation name -> :class:`ActivationSpec`.
+ACTIVATIONS: dict[str, ActivationSpec] = {
+    s.name: s
+    for s in (
+        _spec("sigmoid", Sigmoid, "xavier_uniform"),
+        _spec("tanh", Tanh, "xavier_uniform"),
+        _spec("relu", ReLU, "kaiming_uniform"),
+        _spec("leaky_relu", LeakyReLU, "kaiming_uniform", negative_slope=0.01),
+        _spec("elu", ELU, "kaiming_uniform", alpha=1.0),
+        _spec("softplus", Softplus, "xavier_uniform"),
+        _spec("swish", Swish, "kaiming_uniform", beta=1.0),
+        _spec("gelu", GELU, "kaiming_uniform", approximate="none"),
+        ActivationSpec("prelu", F.prelu, F.prelu_grad, PReLU, "kaiming_uniform", {}, True),
+    )
+}

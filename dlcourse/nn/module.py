@@ -9,10 +9,36 @@ Parameters, buffers (arrays saved with the model but not trained, e.g. running m
 submodules are registered by plain attribute assignment (``self.W = Parameter(...)``,
 ``self.body = Sequential(...)``), which gives the dotted names of ``named_parameters()`` and
 ``state_dict()`` (``"0.W"``, ``"encoder.1.b"``) in assignment order.
+
+Caches and reuse (the rule every layer follows)
+-----------------------------------------------
+The numerical work of a layer is a pair of kernels, ``*_forward(...) -> (out, cache)`` and
+``*_backward(dout, cache) -> grads``, with the cache a small named dataclass. A module keeps a
+**stack** of the caches of its calls: each ``forward`` pushes one, each ``backward`` pops the
+most recent one. So a module may be called several times before its backward — the same
+``Linear`` twice in one ``Sequential``, an RNN cell unrolled over T steps, a discriminator
+applied to a real and a fake batch — and every call gets its own gradient, provided the
+backward calls come in the reverse order of the forward calls (last in, first out: exactly the
+order of back-propagation through time, and of the chain rule through a composition). A
+backward with no cache left raises ``RuntimeError``; the parameter gradients of all calls add
+up in ``Parameter.grad``.
+
+Memory: ``backward`` releases the cache it consumes; ``train()`` and ``eval()`` release every
+cache of the tree; in eval mode a module keeps only the cache of its latest call (enough for a
+saliency map, never a growing list); inside ``with no_grad():`` forwards keep nothing, which is
+how ``evaluate`` and ``predict`` run.
+
+Frozen parameters and skipped work: a parameter with ``requires_grad = False`` receives no
+gradient (its layer skips that product) and optimisers leave it unchanged;
+``module.requires_grad_(False)`` freezes a whole module. ``backward(dout, need_dx=False)``
+skips the input gradient and returns None: ``Sequential`` passes it to its first layer when its
+own caller needs no dx, and ``fit`` asks for no dx (nobody uses the gradient of the data).
 """
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +48,61 @@ import numpy as np
 
 from dlcourse._validate import as_array, as_float_array
 
-__all__ = ["Parameter", "Module", "Sequential"]
+__all__ = ["Parameter", "Module", "Sequential", "no_grad", "is_grad_enabled", "backward_of"]
+
+_grad_enabled: list[bool] = [True]
+
+
+def is_grad_enabled() -> bool:
+    """False inside ``with no_grad():`` (forwards then keep no caches)."""
+    return _grad_enabled[-1]
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Context in which forwards record no caches: inference that holds no memory.
+
+    ``backward`` after a forward run under ``no_grad`` raises (there is nothing to
+    differentiate). Nesting is allowed; the previous state is restored on exit, also when the
+    block raises.
+
+    >>> from dlcourse.nn import Linear, no_grad
+    >>> layer = Linear(3, 2, rng=0)
+    >>> with no_grad():
+    ...     y = layer(np.ones((4, 3)))
+    >>> layer.num_cached_calls
+    0
+    """
+    _grad_enabled.append(False)
+    try:
+        yield
+    finally:
+        _grad_enabled.pop()
+
+
+_ACCEPTS_NEED_DX: dict[type, bool] = {}
+
+
+def backward_of(module: Any, dout: Any, need_dx: bool = True) -> Any:
+    """``module.backward(dout, need_dx=need_dx)`` if its backward takes ``need_dx``, else
+    ``module.backward(dout)`` (a student's or third-party module); returns what it returns."""
+    if need_dx:
+        return module.backward(dout)
+    cls = type(module)
+    accepts = _ACCEPTS_NEED_DX.get(cls)
+    if accepts is None:
+        try:
+            params = inspect.signature(cls.backward).parameters
+        except (TypeError, ValueError):
+            params = {}
+        accepts = "need_dx" in params or any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
+        )
+        _ACCEPTS_NEED_DX[cls] = accepts
+    if accepts:
+        return module.backward(dout, need_dx=False)
+    module.backward(dout)
+    return None
 
 
 class Parameter:
@@ -35,11 +115,17 @@ class Parameter:
     Attributes:
         data: the value, shape ``S``.
         grad: the accumulated gradient dL/d(data), same shape and dtype, zero at creation.
+        requires_grad: if False the parameter is frozen: layers add nothing to ``grad`` and
+            optimisers do not update it (fine-tuning, a GAN's discriminator during the
+            generator's step).
     """
 
-    def __init__(self, data: object) -> None:
+    def __init__(self, data: object, requires_grad: bool = True) -> None:
         self.data: np.ndarray = np.array(as_float_array("data", data), copy=True)
         self.grad: np.ndarray = np.zeros_like(self.data)
+        if not isinstance(requires_grad, bool):
+            raise TypeError(f"requires_grad: expected a bool, got {type(requires_grad).__name__}")
+        self.requires_grad: bool = requires_grad
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -54,7 +140,8 @@ class Parameter:
         self.grad.fill(0)
 
     def __repr__(self) -> str:
-        return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
+        frozen = "" if self.requires_grad else ", requires_grad=False"
+        return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype}{frozen})"
 
 
 class Module:
@@ -70,6 +157,7 @@ class Module:
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_caches", [])
         object.__setattr__(self, "training", True)
 
     # ------------------------------------------------------------------ registration
@@ -189,11 +277,59 @@ class Module:
             raise TypeError(f"mode: expected a bool, got {type(mode).__name__}")
         for m in self.modules():
             object.__setattr__(m, "training", mode)
+            m._caches.clear()
         return self
 
     def eval(self) -> Module:
         """Evaluation mode (``training = False``) everywhere, e.g. dropout off; return ``self``."""
         return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Freeze (``False``) or unfreeze every parameter of this module; return ``self``."""
+        if not isinstance(requires_grad, bool):
+            raise TypeError(f"requires_grad: expected a bool, got {type(requires_grad).__name__}")
+        for p in self.parameters():
+            p.requires_grad = requires_grad
+        return self
+
+    # ------------------------------------------------------------------ caches
+    def _save_cache(self, cache: Any) -> None:
+        """Record the cache of one forward call (see "Caches and reuse" in the module doc)."""
+        if not _grad_enabled[-1]:
+            return
+        caches = self._caches
+        if not self.training:
+            caches.clear()  # eval mode: only the latest call is kept
+        caches.append(cache)
+
+    def _pop_cache(self) -> Any:
+        """Remove and return the cache of the most recent forward call not yet differentiated."""
+        cache = self._peek_cache()
+        self._caches.pop()
+        return cache
+
+    def _peek_cache(self) -> Any:
+        """The cache :meth:`_pop_cache` would return, left in place (so that a backward whose
+        ``dout`` fails validation can be retried)."""
+        try:
+            return self._caches[-1]
+        except IndexError:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward called before forward: no forward call is left "
+                "to differentiate. Each backward consumes the cache of one forward call, last "
+                "in, first out; a forward run under no_grad() keeps none, train()/eval() "
+                "release them, and in eval mode only the latest call is kept"
+            ) from None
+
+    @property
+    def num_cached_calls(self) -> int:
+        """Forward calls of this module (not its children) still waiting for their backward."""
+        return len(self._caches)
+
+    def clear_cache(self) -> None:
+        """Release the caches of this module and all its descendants."""
+        for m in self.modules():
+            m._caches.clear()
 
     # ------------------------------------------------------------------ computation
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -313,10 +449,15 @@ class Sequential(Module):
             x = m(x)
         return x
 
-    def backward(self, dout: Any) -> Any:
-        for m in reversed(list(self._modules.values())):
+    def backward(self, dout: Any, need_dx: bool = True) -> Any:
+        """Back-propagate through the children in reverse order; return dx (None if not
+        ``need_dx``, in which case the first child skips its input gradient)."""
+        mods = list(self._modules.values())
+        for m in reversed(mods[1:]):
             dout = m.backward(dout)
-        return dout
+        if not mods:
+            return dout if need_dx else None
+        return backward_of(mods[0], dout, need_dx)
 
     def __len__(self) -> int:
         return len(self._modules)

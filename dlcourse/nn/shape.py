@@ -15,13 +15,8 @@ class Flatten(Module):
 
     Used between convolutional layers ``(N, C, H, W)`` and dense layers ``(N, C*H*W)``.
 
-    Cache:
-        _x_shape: the input shape, used by ``backward`` to reshape ``dout`` back.
+    Cache (one per call): the input shape, used by ``backward`` to reshape ``dout`` back.
     """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._x_shape: tuple[int, ...] | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: (N, d_1, ..., d_k) -> out: (N, d_1 * ... * d_k) (a view when possible)."""
@@ -30,18 +25,18 @@ class Flatten(Module):
             raise ValueError(
                 f"x: expected an array (N, d_1, ...) of at least 2 dimensions, got shape {x.shape}"
             )
-        self._x_shape = x.shape
+        self._save_cache(x.shape)
         return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        """dout: (N, d_1 * ... * d_k) -> dx: (N, d_1, ..., d_k)."""
-        if self._x_shape is None:
-            raise RuntimeError("Flatten.backward called before forward")
+    def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
+        """dout: (N, d_1 * ... * d_k) -> dx: (N, d_1, ..., d_k) (None if not ``need_dx``)."""
+        x_shape: tuple[int, ...] = self._peek_cache()
         dout = as_float_array("dout", dout)
-        N = self._x_shape[0]
-        want = (N, int(np.prod(self._x_shape[1:])))
+        N = x_shape[0]
+        want = (N, int(np.prod(x_shape[1:])))
         if dout.shape != want:
             raise ValueError(
                 f"dout: expected shape {want} (the output of forward), got {dout.shape}"
             )
-        return dout.reshape(self._x_shape)
+        self._caches.pop()
+        return dout.reshape(x_shape) if need_dx else None

@@ -9,31 +9,28 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from dlcourse import _validate as V
-from dlcourse import functional as F
+from dlcourse.nn.activation import ACTIVATIONS as REGISTRY
 from dlcourse.widgets._common import _check_range, _new_axes, _show_in
 
 if TYPE_CHECKING:  # pragma: no cover
     import ipywidgets
 
-#: activation name -> (f, f') taking ``(x, **params)``; the names of ``dlcourse.functional``.
+#: activation name -> (f, f') taking ``(x, **params)``: a view of the registry
+#: ``dlcourse.nn.ACTIVATIONS`` (learnable ones such as PReLU are left out: they need γ).
 ACTIVATIONS: dict[str, tuple[Callable[..., np.ndarray], Callable[..., np.ndarray]]] = {
-    "sigmoid": (F.sigmoid, F.sigmoid_grad),
-    "tanh": (F.tanh, F.tanh_grad),
-    "relu": (F.relu, F.relu_grad),
-    "leaky_relu": (F.leaky_relu, F.leaky_relu_grad),
-    "elu": (F.elu, F.elu_grad),
-    "softplus": (F.softplus, F.softplus_grad),
-    "swish": (F.swish, F.swish_grad),
-    "gelu": (F.gelu, F.gelu_grad),
+    name: (spec.f, spec.grad) for name, spec in REGISTRY.items() if not spec.learnable
 }
 
+#: Drawing defaults that differ from the registry's: LeakyReLU is drawn with slope 0.1 (not
+#: the default 0.01) so that its negative part is visible.
+_DRAWING_DEFAULTS: dict[str, float | str] = {"negative_slope": 0.1}
+
 #: activation name -> (its parameter, the default used for drawing); parameter-free ones absent.
-#: LeakyReLU is drawn with slope 0.1 (not the functional default 0.01) so that it is visible.
 ACTIVATION_PARAMETERS: dict[str, tuple[str, float | str]] = {
-    "leaky_relu": ("negative_slope", 0.1),
-    "elu": ("alpha", 1.0),
-    "swish": ("beta", 1.0),
-    "gelu": ("approximate", "none"),
+    name: (param, _DRAWING_DEFAULTS.get(param, default))
+    for name, spec in REGISTRY.items()
+    if not spec.learnable
+    for param, default in spec.params.items()
 }
 
 

@@ -12,8 +12,8 @@ from matplotlib.axes import Axes
 
 from dlcourse import _validate as V
 from dlcourse.losses import MSELoss
-from dlcourse.models.mlp import ACTIVATIONS as MLP_ACTIVATIONS
 from dlcourse.models.mlp import MLP
+from dlcourse.nn.activation import ACTIVATIONS
 from dlcourse.optim import Adam
 from dlcourse.widgets._common import _check_range, _new_axes, _show_in
 
@@ -83,7 +83,7 @@ def fit_universal_approximation(
     Args:
         hidden_units: H >= 1.
         target: vectorised f(x) for a 1-D array x, returning an array of the same shape.
-        activation: hidden-layer activation, a name of ``dlcourse.models.mlp.ACTIVATIONS``.
+        activation: hidden-layer activation, a name of the registry ``dlcourse.nn.ACTIVATIONS``.
         x_range: the interval ``(lo, hi)``.
         n_points: number of evenly spaced training points (>= 2).
         steps: number of gradient steps (>= 1).
@@ -91,7 +91,7 @@ def fit_universal_approximation(
         rng: Generator, seed or None (the same seed gives the same fit).
     """
     H = V.check_int("hidden_units", hidden_units, minimum=1)
-    V.check_choice("activation", activation, list(MLP_ACTIVATIONS))
+    V.check_choice("activation", activation, list(ACTIVATIONS))
     lo, hi = _check_range("x_range", x_range)
     n = V.check_int("n_points", n_points, minimum=2)
     n_steps = V.check_int("steps", steps, minimum=1)
