@@ -37,6 +37,8 @@ def _describe(value: object) -> str:
 
 def as_array(name: str, x: object) -> np.ndarray:
     """Return ``x`` as an ndarray (no copy if it already is one); reject non-numeric input."""
+    if type(x) is np.ndarray and x.dtype.kind in "biufc":  # fast path: a numeric ndarray
+        return x
     if isinstance(x, np.ndarray):
         arr = x
     else:
@@ -59,7 +61,7 @@ def as_float_array(name: str, x: object, *, allow_nan: bool = False) -> np.ndarr
     Raises ``ValueError`` if the array holds NaN or infinity (unless ``allow_nan``).
     """
     arr = as_array(name, x)
-    if arr.dtype not in (np.float32, np.float64):
+    if arr.dtype.kind != "f" or arr.dtype.itemsize not in (4, 8):  # not float32/float64
         arr = arr.astype(np.float64)
     if not allow_nan and arr.size and not np.isfinite(arr).all():
         raise ValueError(f"{name}: expected finite values, found NaN or infinity")

@@ -86,6 +86,10 @@ def _x(x: object) -> np.ndarray:
     return V.as_float_array("x", x)
 
 
+# Private kernels (prefixed "_") take an already validated float array and are what the
+# nn layers call; the public functions validate first.
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     e = np.exp(-np.abs(x))  # in (0, 1]: never overflows
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
@@ -106,8 +110,24 @@ def sigmoid_grad(x: object) -> np.ndarray:
     Evaluated as σ(x)σ(−x) (1 − σ(x) = σ(−x)), which keeps full relative accuracy in both
     tails where 1 − σ(x) would cancel; the same trick is used by swish and GELU below.
     """
-    x = _x(x)
+    return _sigmoid_grad(_x(x))
+
+
+def _sigmoid_grad(x: np.ndarray) -> np.ndarray:
     return _sigmoid(x) * _sigmoid(-x)
+
+
+def _tanh_grad(x: np.ndarray) -> np.ndarray:
+    t = np.tanh(x)
+    return 1.0 - t * t
+
+
+def _relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0.0)
+
+
+def _relu_grad(x: np.ndarray) -> np.ndarray:
+    return (x > 0).astype(x.dtype)
 
 
 def tanh(x: object) -> np.ndarray:
@@ -117,19 +137,17 @@ def tanh(x: object) -> np.ndarray:
 
 def tanh_grad(x: object) -> np.ndarray:
     """tanh'(x) = 1 − tanh(x)² (activation table, Tanh row)."""
-    t = np.tanh(_x(x))
-    return 1.0 - t * t
+    return _tanh_grad(_x(x))
 
 
 def relu(x: object) -> np.ndarray:
     """ReLU(x) = max(0, x), any shape."""
-    return np.maximum(_x(x), 0.0)
+    return _relu(_x(x))
 
 
 def relu_grad(x: object) -> np.ndarray:
     """ReLU'(x) = I(x > 0) (activation table; the value 0 is used at the kink x = 0)."""
-    x = _x(x)
-    return (x > 0).astype(x.dtype)
+    return _relu_grad(_x(x))
 
 
 def leaky_relu(x: object, negative_slope: float = 0.01) -> np.ndarray:

@@ -84,7 +84,7 @@ class _Elementwise(Module):
 
     @staticmethod
     def _as_dout(dout: Any, x: np.ndarray) -> np.ndarray:
-        dout = as_float_array("dout", dout)
+        dout = as_float_array("dout", dout, allow_nan=True)
         if dout.shape != x.shape:
             raise ValueError(
                 f"dout: expected the shape of the forward output {x.shape}, got {dout.shape}"
@@ -96,30 +96,30 @@ class Sigmoid(_Elementwise):
     """σ(x) = 1 / (1 + e^{-x}); σ'(x) = σ(x)(1 − σ(x))."""
 
     def _f(self, x: np.ndarray) -> np.ndarray:
-        return F.sigmoid(x)
+        return F._sigmoid(x)
 
     def _f_grad(self, x: np.ndarray) -> np.ndarray:
-        return F.sigmoid_grad(x)
+        return F._sigmoid_grad(x)
 
 
 class Tanh(_Elementwise):
     """tanh(x); tanh'(x) = 1 − tanh²(x)."""
 
     def _f(self, x: np.ndarray) -> np.ndarray:
-        return F.tanh(x)
+        return np.tanh(x)
 
     def _f_grad(self, x: np.ndarray) -> np.ndarray:
-        return F.tanh_grad(x)
+        return F._tanh_grad(x)
 
 
 class ReLU(_Elementwise):
     """max(0, x); derivative 1 for x > 0, 0 otherwise."""
 
     def _f(self, x: np.ndarray) -> np.ndarray:
-        return F.relu(x)
+        return F._relu(x)
 
     def _f_grad(self, x: np.ndarray) -> np.ndarray:
-        return F.relu_grad(x)
+        return F._relu_grad(x)
 
 
 class LeakyReLU(_Elementwise):

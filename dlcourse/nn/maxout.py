@@ -144,7 +144,7 @@ class Maxout(Module):
         """dout: (..., out_features) -> dx: (..., in_features) (None if not ``need_dx``);
         adds dW and db (through each unit's winning piece) unless frozen."""
         cache: MaxoutCache = self._peek_cache()
-        dout = as_float_array("dout", dout)
+        dout = as_float_array("dout", dout, allow_nan=True)
         if dout.shape != cache.winner.shape:
             raise ValueError(
                 f"dout: expected shape {cache.winner.shape} (the forward output), got {dout.shape}"
