@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from dlcourse._validate import as_float_array
 from dlcourse.nn.module import Module
 
-__all__ = ["Flatten"]
+__all__ = ["Flatten", "FlattenCache"]
+
+
+@dataclass
+class FlattenCache:
+    """What ``Flatten.backward`` needs from one forward call: the input shape (N, d_1, ...)."""
+
+    x_shape: tuple[int, ...]
 
 
 class Flatten(Module):
@@ -15,7 +24,7 @@ class Flatten(Module):
 
     Used between convolutional layers ``(N, C, H, W)`` and dense layers ``(N, C*H*W)``.
 
-    Cache (one per call): the input shape, used by ``backward`` to reshape ``dout`` back.
+    One :class:`FlattenCache` (the input shape) is kept per call, to reshape ``dout`` back.
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -25,12 +34,12 @@ class Flatten(Module):
             raise ValueError(
                 f"x: expected an array (N, d_1, ...) of at least 2 dimensions, got shape {x.shape}"
             )
-        self._save_cache(x.shape)
+        self._save_cache(FlattenCache(x_shape=x.shape))
         return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))
 
     def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
         """dout: (N, d_1 * ... * d_k) -> dx: (N, d_1, ..., d_k) (None if not ``need_dx``)."""
-        x_shape: tuple[int, ...] = self._peek_cache()
+        x_shape = self._peek_cache().x_shape
         dout = as_float_array("dout", dout)
         N = x_shape[0]
         want = (N, int(np.prod(x_shape[1:])))
