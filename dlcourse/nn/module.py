@@ -434,7 +434,16 @@ class Sequential(Module):
 
     ``Sequential(Linear(2, 16), ReLU(), Linear(16, 2))``; children are named ``"0"``, ``"1"``, ...
     Supports ``len``, iteration, ``seq[i]`` and slices (``seq[:2]`` is a Sequential sharing the
-    same modules).
+    same modules). A module may appear several times (its calls are differentiated in reverse
+    order, see "Caches and reuse" above).
+
+    Modules that return several values: each child's output is passed to the next child as its
+    one argument, and ``backward`` passes each child's return value to the previous child. A
+    recurrent layer returns ``(outputs, state)``, so the next child must accept that tuple (e.g.
+    a small module that keeps ``outputs``: its backward returns ``(doutputs, None)``), and the
+    recurrent layer's backward receives that pair. ``fit``'s supervised path needs the whole
+    model to return what the loss takes (the logits); anything else trains with
+    ``fit(step=...)``.
     """
 
     def __init__(self, *modules: Module) -> None:

@@ -310,3 +310,33 @@ def test_parameter_requires_grad_is_checked() -> None:
     with pytest.raises(TypeError, match="requires_grad: expected a bool"):
         Linear(2, 2).requires_grad_("no")  # type: ignore[arg-type]
     assert "requires_grad=False" in repr(Parameter(np.zeros(2), requires_grad=False))
+
+
+class PairLayer(Module):
+    """Returns a pair (outputs, state), as a recurrent layer does."""
+
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return 2 * x, x[:, -1]
+
+    def backward(self, dpair: tuple[np.ndarray, np.ndarray | None]) -> np.ndarray:
+        doutputs, dstate = dpair
+        dx = 2 * doutputs
+        if dstate is not None:
+            dx[:, -1] += dstate
+        return dx
+
+
+class TakeOutputs(Module):
+    """Keeps the first element of a pair; its backward returns (doutputs, None)."""
+
+    def forward(self, pair: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        return pair[0]
+
+    def backward(self, dout: np.ndarray) -> tuple[np.ndarray, None]:
+        return dout, None
+
+
+def test_sequential_passes_tuples_between_children() -> None:
+    rng = np.random.default_rng(11)
+    net = Sequential(Linear(3, 4, rng=rng), PairLayer(), TakeOutputs(), Linear(4, 2, rng=rng))
+    check_module_gradients(net, rng.standard_normal((5, 3)), rng)
