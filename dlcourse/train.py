@@ -1,125 +1,196 @@
-"""The training loop: :func:`fit`, :func:`evaluate`, :func:`predict`, :class:`EarlyStopping`.
+"""The training loop: :func:`fit`, :func:`evaluate`, :func:`predict`, and the steps they run.
 
-One step of mini-batch gradient descent on a batch ``(xb, yb)``::
+One step of mini-batch gradient descent on a batch ``(xb, yb)`` (:func:`supervised_step`)::
 
     optimizer.zero_grad()               # grads start at 0 (they accumulate with +=)
     out = model(xb)                     # forward, caches what backward needs
     l = loss(out, yb)                   # float, averaged over the batch
-    model.backward(loss.backward())     # dL/dout, then every parameter's grad
+    model.backward(loss.backward(), need_dx=False)  # dL/dout, then every parameter's grad
     optimizer.step()                    # parameters -= update(grads)
 
+``need_dx=False``: nobody needs the gradient of the data, so the first layer skips it; a model
+whose ``backward`` has no ``need_dx`` gets ``model.backward(dout)``.
+
+The supervised case is one line, ``fit(model, loss, optimizer, loader, val=..., epochs=...)``.
+Everything else — a GAN (two networks, two optimisers, alternating), an RBM (CD-k, no
+backward), a VAE (two loss terms), DQN (environment steps, a replay buffer) — passes its own
+step: ``fit(train_loader=..., step=fn, ...)`` where ``fn(batch) -> dict of floats`` does the
+whole update and returns what to record, e.g. ``{"d_loss": ..., "g_loss": ...}``. The loop is
+the same for both: per epoch, run the step on every batch, record the epoch's mean of each
+returned value (weighted by batch size when the batch has one) as ``train_<name>`` in the
+:class:`~dlcourse.history.History`, validate, record the time, run the callbacks. The
+supervised call is exactly::
+
+    fit(model=model, train_loader=loader, step=supervised_step(model, loss, optimizer),
+        val=val, val_step=evaluation_step(model, loss), epochs=epochs)
+
+``train_loader`` is any re-iterable: a DataLoader, or ``range(k)`` for k steps per epoch that
+draw their own data (an agent acting in an environment). A value named ``accuracy`` is
+recorded as ``acc`` (``train_acc``, ``val_acc``: the History's standard names).
+
 Protocols (duck-typed, so any object with these methods works):
-    model: ``__call__(x)`` / ``forward``, ``backward(dout)``, ``train()``, ``eval()``, and for
-    :class:`EarlyStopping` ``state_dict()`` / ``load_state_dict(d)`` (``dlcourse.nn.Module``).
+    model: ``__call__(x)`` / ``forward``, ``backward(dout[, need_dx])``, ``train()``,
+    ``eval()``, and for :class:`EarlyStopping` ``state_dict()`` / ``load_state_dict(d)``
+    (``dlcourse.nn.Module``). With ``step=`` the model is optional: when given, ``fit`` puts
+    it in train mode for the epoch and eval mode for validation, and callbacks get it.
     loss: ``loss(out, y) -> float``, ``loss.backward() -> dout`` (``dlcourse.losses``).
     optimizer: ``zero_grad()``, ``step()`` (``dlcourse.optim``).
 
-The progress bar (tqdm) writes to ``sys.stdout``: the book build fails on any stderr output
-of a notebook cell. ``quiet=True`` silences the bar and the per-epoch summary line.
-No global random state is used; shuffling belongs to the ``DataLoader``'s own generator.
+Modules returning a tuple (a recurrent layer returns ``(outputs, state)``): the supervised path
+passes the model's output straight to the loss and the metrics, so the model must return the
+logits the loss takes — e.g. a character LM whose ``forward`` runs the RNN, keeps the state
+and returns the ``(N, T, V)`` logits of its output layer (with ``(N, T)`` targets and
+``CrossEntropyLoss(ignore_index=...)`` for padding). To carry a state between batches
+(truncated BPTT) or use several outputs, write a ``step=``.
+
+Validation and :func:`evaluate` / :func:`predict` run in eval mode under
+``dlcourse.nn.no_grad()``: no layer keeps a cache, so a large test set costs no memory beyond
+one batch. The progress bar (tqdm) writes to ``sys.stdout`` (the book build fails on any
+stderr output of a notebook cell) and shows the step's latest values; ``quiet=True`` silences
+the bar and the per-epoch summary line. No global random state is used; shuffling belongs to
+the ``DataLoader``'s own generator.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
-from dlcourse._validate import check_choice, check_int, check_nonnegative
+from dlcourse._validate import check_choice, check_int
+from dlcourse.callbacks import Callback, EarlyStopping
 from dlcourse.data.loader import DataLoader
+from dlcourse.history import EpochMeans, History
+from dlcourse.metrics import output_accuracy
+from dlcourse.nn.module import backward_of, no_grad
 
-__all__ = ["History", "fit", "evaluate", "predict", "EarlyStopping"]
+__all__ = [
+    "fit", "evaluate", "predict", "supervised_step", "evaluation_step",
+    "History", "EarlyStopping", "Callback",
+]
 
-_METRICS = ("accuracy",)
-_MONITORS = ("train_loss", "train_acc", "train_error", "val_loss", "val_acc", "val_error")
+Step = Callable[[Any], Mapping[str, float]]
+MetricFn = Callable[[Any, Any], float]
+Metrics = Sequence[str | MetricFn] | Mapping[str, MetricFn]
 
-Callback = Callable[[int, "History"], Any]
-
-
-@dataclass
-class History:
-    """Per-epoch record of a :func:`fit` run (index ``e`` = epoch ``e + 1``).
-
-    Attributes:
-        train_loss: mean training loss over the epoch's samples (running, in train mode).
-        train_acc: running training accuracy (empty if ``"accuracy"`` was not requested).
-        val_loss, val_acc: loss and accuracy on the validation data, in eval mode (empty
-            without validation data).
-        time: wall-clock seconds of each epoch (training + validation).
-    """
-
-    train_loss: list[float] = field(default_factory=list)
-    train_acc: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    val_acc: list[float] = field(default_factory=list)
-    time: list[float] = field(default_factory=list)
-
-    @property
-    def epochs(self) -> int:
-        """Number of completed epochs."""
-        return len(self.train_loss)
-
-    def as_dict(self) -> dict[str, list[float]]:
-        """The lists as a plain dict (copies), e.g. for ``json.dump`` or a DataFrame."""
-        return {k: list(v) for k, v in asdict(self).items()}
-
-    def metric(self, monitor: str) -> list[float]:
-        """Values of ``monitor`` per epoch; ``*_error`` is ``1 - *_acc``."""
-        check_choice("monitor", monitor, _MONITORS)
-        base = monitor.replace("_error", "_acc")
-        values: list[float] = getattr(self, base)
-        if not values:
-            hint = "pass val= to fit" if base.startswith("val") else "keep 'accuracy' in metrics"
-            raise ValueError(f"monitor: the history has no {base} values ({hint}), got {monitor!r}")
-        if monitor.endswith("_error"):
-            return [1.0 - v for v in values]
-        return list(values)
-
-    def best_epoch(self, monitor: str | None = None) -> int:
-        """Index of the best epoch (the earliest one on ties).
-
-        Args:
-            monitor: one of ``train_loss``, ``train_acc``, ``train_error``, ``val_loss``,
-                ``val_acc``, ``val_error``; ``*_acc`` is maximised, the others minimised.
-                Default: ``val_error`` if recorded, else ``val_loss``, else ``train_loss``.
-        """
-        if monitor is None:
-            monitor = "val_error" if self.val_acc else "val_loss" if self.val_loss else "train_loss"
-        values = np.asarray(self.metric(monitor))
-        return int(np.argmax(values) if monitor.endswith("_acc") else np.argmin(values))
+_METRICS: dict[str, MetricFn] = {"accuracy": output_accuracy}
 
 
-def _correct(out: np.ndarray, y: np.ndarray) -> int:
-    """Number of correct class predictions in a batch.
+# ---- steps: one update, or one evaluation, on a batch -------------------------------------------
 
-    ``out`` (N, C) with C >= 2: the prediction is the arg-max (``y`` labels (N,), or one-hot
-    (N, C) whose arg-max is taken). ``out`` (N,) or (N, 1): a score (logit), class 1 if > 0
-    else 0, or else -1 when the labels are ±1.
-    """
-    out, y = np.asarray(out), np.asarray(y)
-    N = out.shape[0]
-    if out.ndim == 2 and out.shape[1] >= 2:
-        pred = np.argmax(out, axis=1)
-        true = np.argmax(y, axis=1) if y.shape == out.shape else y.reshape(N)
-    elif out.ndim == 1 or (out.ndim == 2 and out.shape[1] == 1):
-        true = y.reshape(N)
-        negative = -1 if true.size and true.min() < 0 else 0
-        pred = np.where(out.reshape(N) > 0, 1, negative)
-    else:
-        raise ValueError(
-            f"metrics: 'accuracy' needs outputs (N, C) or (N,), got shape {out.shape}; "
-            "pass metrics=() for other outputs"
+
+def _resolve_metrics(metrics: Metrics | None) -> dict[str, MetricFn]:
+    """Name -> ``fn(y_true, out) -> float`` from names, callables or a mapping."""
+    if metrics is None:
+        return {}
+    if isinstance(metrics, str):
+        raise TypeError(
+            f"metrics: expected a tuple of names such as ('accuracy',), got {metrics!r}"
         )
-    return int(np.sum(pred == true))
+    if isinstance(metrics, Mapping):
+        pairs = list(metrics.items())
+    elif isinstance(metrics, Iterable):
+        pairs = []
+        for m in metrics:
+            if isinstance(m, str):
+                check_choice("metrics", m, tuple(_METRICS))
+                pairs.append((m, _METRICS[m]))
+            elif callable(m):
+                name = getattr(m, "__name__", "")
+                if not name.isidentifier():
+                    raise TypeError(
+                        f"metrics: a callable without a usable name ({m!r}); pass a dict "
+                        "{'name': fn} instead"
+                    )
+                pairs.append((name, m))
+            else:
+                raise TypeError(
+                    "metrics: expected names such as 'accuracy' or callables "
+                    f"fn(y_true, out) -> float, got {type(m).__name__} {m!r}"
+                )
+    else:
+        raise TypeError(f"metrics: expected a tuple or a dict, got {type(metrics).__name__}")
+    resolved: dict[str, MetricFn] = {}
+    for name, fn in pairs:
+        if not isinstance(name, str) or not callable(fn):
+            raise TypeError(f"metrics: expected str -> callable, got {name!r}: {fn!r}")
+        if name == "loss" or name in resolved:
+            raise ValueError(f"metrics: expected distinct names other than 'loss', got {name!r}")
+        resolved[name] = fn
+    return resolved
+
+
+def _xy(batch: Any) -> tuple[Any, Any]:
+    if not (isinstance(batch, (tuple, list)) and len(batch) == 2 and batch[1] is not None):
+        got = ("(xb, None) (a DataLoader without targets)"
+               if isinstance(batch, (tuple, list)) and len(batch) == 2 else type(batch).__name__)
+        raise TypeError(
+            f"train_loader: a supervised step expects (xb, yb) batches, got {got}; for other "
+            "data pass fit(step=...)"
+        )
+    return batch[0], batch[1]
+
+
+def supervised_step(model: Any, loss: Any, optimizer: Any,
+                    metrics: Metrics = ("accuracy",)) -> Step:
+    """The step of ``fit(model, loss, optimizer, loader)``: one gradient update on a batch.
+
+    Args:
+        model, loss, optimizer: see the protocols in the module docstring.
+        metrics: names (``"accuracy"``: :func:`dlcourse.metrics.output_accuracy`), callables
+            ``fn(y_true, out) -> float`` (recorded under their ``__name__``), or a dict
+            ``name -> fn``; computed on the batch's output before the update.
+
+    Returns:
+        ``step((xb, yb)) -> {"loss": float, <metric name>: float, ...}``.
+    """
+    fns = _resolve_metrics(metrics)
+
+    def step(batch: Any) -> dict[str, float]:
+        xb, yb = _xy(batch)
+        optimizer.zero_grad()
+        out = model(xb)
+        values = {"loss": float(loss(out, yb))}
+        backward_of(model, loss.backward(), need_dx=False)
+        optimizer.step()
+        for name, fn in fns.items():
+            values[name] = float(fn(yb, out))
+        return values
+
+    return step
+
+
+def evaluation_step(model: Any, loss: Any | None, metrics: Metrics = ("accuracy",)) -> Step:
+    """The validation step of :func:`fit` and :func:`evaluate`: loss and metrics, no update.
+
+    Returns:
+        ``step((xb, yb)) -> {"loss": float, <metric name>: float, ...}`` (no ``"loss"`` when
+        ``loss`` is None). Run it in eval mode under ``no_grad`` (``fit`` and ``evaluate`` do).
+    """
+    fns = _resolve_metrics(metrics)
+    if loss is None and not fns:
+        raise ValueError("metrics: with loss=None at least one metric is needed, got none")
+
+    def step(batch: Any) -> dict[str, float]:
+        xb, yb = _xy(batch)
+        out = model(xb)
+        values = {} if loss is None else {"loss": float(loss(out, yb))}
+        for name, fn in fns.items():
+            values[name] = float(fn(yb, out))
+        return values
+
+    return step
+
+
+# ---- running steps over batches ---------------------------------------------------------------
 
 
 def _as_batches(name: str, data: object, batch_size: int) -> Iterable[Any]:
-    """A DataLoader (or any re-iterable of (xb, yb)), or an ``(X, y)`` pair batched here."""
+    """A DataLoader (or any re-iterable of batches), or an ``(X, y)`` pair batched here."""
     if isinstance(data, tuple):
         if len(data) != 2:
             raise ValueError(
@@ -134,14 +205,20 @@ def _as_batches(name: str, data: object, batch_size: int) -> Iterable[Any]:
     return data
 
 
-def _check_metrics(metrics: Sequence[str]) -> tuple[str, ...]:
-    if isinstance(metrics, str):
-        raise TypeError(
-            f"metrics: expected a tuple of names such as ('accuracy',), got {metrics!r}"
-        )
-    for m in metrics:
-        check_choice("metrics", m, _METRICS)
-    return tuple(metrics)
+def _run_eval(model: Any, step: Step, batches: Iterable[Any], name: str) -> dict[str, float]:
+    """Mean of ``step`` over ``batches`` in eval mode under no_grad; the mode is restored."""
+    was_training = getattr(model, "training", False)
+    if model is not None:
+        model.eval()
+    means = EpochMeans()
+    try:
+        with no_grad():
+            for batch in batches:
+                means.add(step(batch), batch)
+    finally:
+        if was_training:
+            model.train()
+    return means.means(name)
 
 
 def evaluate(
@@ -149,51 +226,29 @@ def evaluate(
     loss: Any | None,
     data: object,
     batch_size: int = 256,
-    metrics: Sequence[str] = ("accuracy",),
+    metrics: Metrics = ("accuracy",),
 ) -> dict[str, float]:
-    """Mean loss and accuracy of ``model`` on ``data``, in eval mode, batch by batch.
+    """Mean loss and metrics of ``model`` on ``data``, in eval mode under ``no_grad``.
 
     Args:
         model: the model (its train/eval mode is restored afterwards).
         loss: a loss object, or None to skip the loss.
         data: a DataLoader (or iterable of (xb, yb)), or an (X, y) pair.
         batch_size: batch size used for an (X, y) pair.
-        metrics: ``("accuracy",)`` or ``()``.
+        metrics: as for :func:`supervised_step`; ``()`` for the loss only.
 
     Returns:
-        ``{"loss": ..., "accuracy": ...}`` (keys present as requested), each averaged over
-        samples (a batch's loss is weighted by its size).
+        ``{"loss": ..., "accuracy": ..., ...}`` (keys present as requested), each the mean of
+        the batch values weighted by batch size: exact for per-sample means such as accuracy
+        (and the loss), an approximation for F1-type metrics of several batches.
     """
     batch_size = check_int("batch_size", batch_size, minimum=1)
-    metrics = _check_metrics(metrics)
-    batches = _as_batches("data", data, batch_size)
-    was_training = getattr(model, "training", False)
-    model.eval()
-    n, loss_sum, correct = 0, 0.0, 0
-    try:
-        for xb, yb in batches:
-            out = model(xb)
-            b = len(xb)
-            if loss is not None:
-                loss_sum += float(loss(out, yb)) * b
-            if "accuracy" in metrics:
-                correct += _correct(out, yb)
-            n += b
-    finally:
-        if was_training:
-            model.train()
-    if n == 0:
-        raise ValueError("data: expected at least one batch, got none")
-    result: dict[str, float] = {}
-    if loss is not None:
-        result["loss"] = loss_sum / n
-    if "accuracy" in metrics:
-        result["accuracy"] = correct / n
-    return result
+    step = evaluation_step(model, loss, metrics)
+    return _run_eval(model, step, _as_batches("data", data, batch_size), "data")
 
 
 def predict(model: Any, X: object, batch_size: int = 256) -> np.ndarray:
-    """Outputs of ``model`` on ``X`` (N, ...) in eval mode, computed in batches.
+    """Outputs of ``model`` on ``X`` (N, ...) in eval mode under ``no_grad``, in batches.
 
     Returns:
         The batch outputs concatenated along axis 0, e.g. logits (N, C).
@@ -201,49 +256,124 @@ def predict(model: Any, X: object, batch_size: int = 256) -> np.ndarray:
     loader = DataLoader(X, batch_size=check_int("batch_size", batch_size, minimum=1))
     was_training = getattr(model, "training", False)
     model.eval()
+    outs = []
     try:
-        outs = [np.asarray(model(xb)) for xb, _ in loader]
+        with no_grad():
+            for xb, _ in loader:
+                out = model(xb)
+                if not isinstance(out, np.ndarray):
+                    raise TypeError(
+                        f"model: predict expects an array output, got {type(out).__name__} "
+                        "(a recurrent layer returns (outputs, state): predict with a model "
+                        "that returns the outputs)"
+                    )
+                outs.append(out)
     finally:
         if was_training:
             model.train()
     return np.concatenate(outs, axis=0)
 
 
+# ---- the loop ---------------------------------------------------------------------------------
+
+
+def _history_name(split: str, name: str) -> str:
+    return f"{split}_{'acc' if name == 'accuracy' else name}"
+
+
+def _check_mode(model: Any, loss: Any, optimizer: Any, train_loader: Any, val: Any,
+                metrics: Metrics | None, step: Step | None, val_step: Step | None
+                ) -> tuple[Step, Step | None]:
+    """The (step, val_step) pair of a supervised or a ``step=`` run; clear errors when mixed."""
+    if step is None:
+        missing = [n for n, v in (("model", model), ("loss", loss), ("optimizer", optimizer),
+                                  ("train_loader", train_loader)) if v is None]
+        if missing:
+            raise TypeError(
+                f"fit: missing {', '.join(missing)}: supervised training is "
+                "fit(model, loss, optimizer, train_loader); other training passes step="
+            )
+        if val_step is not None:
+            raise TypeError(
+                "val_step: only with step=; a supervised run validates with its loss and metrics"
+            )
+        metrics = ("accuracy",) if metrics is None else metrics
+        step = supervised_step(model, loss, optimizer, metrics)
+        return step, None if val is None else evaluation_step(model, loss, metrics)
+    if not callable(step):
+        raise TypeError(f"step: expected a callable step(batch) -> dict, got {step!r}")
+    for name, value in (("loss", loss), ("optimizer", optimizer)):
+        if value is not None:
+            raise TypeError(
+                f"{name}: with step= the step does the whole update (forward, loss, backward, "
+                f"optimizer) and fit takes no {name}, got {type(value).__name__}"
+            )
+    if metrics is not None:
+        raise TypeError(
+            "metrics: with step= the step returns its own values (e.g. {'loss': l, "
+            f"'accuracy': a}}), got metrics={metrics!r}"
+        )
+    if train_loader is None:
+        raise TypeError(
+            "train_loader: expected the batches the step runs on (a DataLoader, or range(k) "
+            "for k steps per epoch), got None"
+        )
+    if (val is None) != (val_step is None):
+        raise TypeError(
+            "val, val_step: with step= validation needs both, the data and "
+            "val_step(batch) -> dict of floats"
+        )
+    if val_step is not None and not callable(val_step):
+        raise TypeError(f"val_step: expected a callable, got {val_step!r}")
+    return step, val_step
+
+
 def fit(
-    model: Any,
-    loss: Any,
-    optimizer: Any,
-    train_loader: Iterable[Any],
+    model: Any = None,
+    loss: Any = None,
+    optimizer: Any = None,
+    train_loader: Iterable[Any] | None = None,
     val: object | None = None,
     epochs: int = 1,
     callbacks: Sequence[Callback] = (),
-    metrics: Sequence[str] = ("accuracy",),
+    metrics: Metrics | None = None,
     quiet: bool = False,
     progress: bool = True,
+    *,
+    step: Step | None = None,
+    val_step: Step | None = None,
 ) -> History:
-    """Train ``model`` for ``epochs`` passes over ``train_loader`` (see the module docstring).
+    """Train for ``epochs`` passes over ``train_loader`` (see the module docstring).
 
     Args:
-        model, loss, optimizer: see the protocols in the module docstring.
-        train_loader: a DataLoader, or any re-iterable of ``(xb, yb)`` batches.
+        model, loss, optimizer: see the protocols in the module docstring; with ``step=`` pass
+            no loss or optimizer, and ``model`` only for mode switching and callbacks.
+        train_loader: a DataLoader, or any re-iterable of batches (``range(k)`` for k steps).
         val: validation data (a DataLoader or an (X, y) pair), evaluated after every epoch.
         epochs: number of passes, >= 1.
         callbacks: callables ``cb(epoch, history) -> bool`` run after each epoch (``epoch``
             counts from 0); training stops after an epoch where any returns True. A callback
             with ``on_train_begin(model)`` / ``on_train_end(model)`` methods gets those
             called too (see :class:`EarlyStopping`).
-        metrics: ``("accuracy",)`` (record train/val accuracy) or ``()``.
+        metrics: supervised runs only: names, callables or a dict (see
+            :func:`supervised_step`); default ``("accuracy",)``, ``()`` for the loss only.
         quiet: no progress bar and no per-epoch summary line.
         progress: show the tqdm progress bar (on stdout) unless ``quiet``.
+        step: ``step(batch) -> dict of floats`` doing one whole update (instead of model,
+            loss and optimizer).
+        val_step: with ``step=`` and ``val``: ``val_step(batch) -> dict of floats``, run in
+            eval mode under ``no_grad``.
 
     Returns:
         The :class:`History` of the run.
     """
     epochs = check_int("epochs", epochs, minimum=1)
-    metrics = _check_metrics(metrics)
     if isinstance(train_loader, tuple):
         raise TypeError("train_loader: expected a DataLoader, got a tuple; wrap it in DataLoader")
+    step, val_step = _check_mode(model, loss, optimizer, train_loader, val, metrics, step,
+                                 val_step)
     loader = _as_batches("train_loader", train_loader, 1)
+    val_batches = None if val is None else _as_batches("val", val, 256)
     for cb in callbacks:
         if not callable(cb):
             raise TypeError(f"callbacks: expected callables, got {type(cb).__name__}")
@@ -254,8 +384,8 @@ def fit(
     try:
         for epoch in range(epochs):
             start = time.perf_counter()
-            model.train()
-            n, loss_sum, correct = 0, 0.0, 0
+            if model is not None:
+                model.train()
             bar = tqdm(
                 loader,
                 total=len(loader) if hasattr(loader, "__len__") else None,
@@ -264,33 +394,18 @@ def fit(
                 leave=False,
                 disable=quiet or not progress,
             )
-            for xb, yb in bar:
-                optimizer.zero_grad()
-                out = model(xb)
-                batch_loss = float(loss(out, yb))
-                model.backward(loss.backward())
-                optimizer.step()
-                b = len(xb)
-                n += b
-                loss_sum += batch_loss * b
-                if "accuracy" in metrics:
-                    correct += _correct(out, yb)
-                bar.set_postfix(loss=f"{batch_loss:.4f}", refresh=False)
+            means = EpochMeans()
+            for batch in bar:
+                values = means.add(step(batch), batch)
+                bar.set_postfix({k: f"{v:.4f}" for k, v in values.items()}, refresh=False)
             bar.close()
-            if n == 0:
-                raise ValueError(
-                    "train_loader: expected at least one batch, got none (a generator can be "
-                    "iterated only once: use a DataLoader)"
-                )
-            history.train_loss.append(loss_sum / n)
-            if "accuracy" in metrics:
-                history.train_acc.append(correct / n)
-            if val is not None:
-                result = evaluate(model, loss, val, metrics=metrics)
-                history.val_loss.append(result["loss"])
-                if "accuracy" in metrics:
-                    history.val_acc.append(result["accuracy"])
-            history.time.append(time.perf_counter() - start)
+            record = {_history_name("train", k): v for k, v in
+                      means.means("train_loader").items()}
+            if val_step is not None:
+                result = _run_eval(model, val_step, val_batches, "val")
+                record.update({_history_name("val", k): v for k, v in result.items()})
+            record["time"] = time.perf_counter() - start
+            history.append_epoch(record)
             if not quiet:
                 print(_summary(epoch, epochs, history), file=sys.stdout, flush=True)
             stops = [bool(cb(epoch, history)) for cb in callbacks]
@@ -304,73 +419,9 @@ def fit(
 
 
 def _summary(epoch: int, epochs: int, h: History) -> str:
-    parts = [f"epoch {epoch + 1}/{epochs}", f"loss {h.train_loss[-1]:.4f}"]
-    if h.train_acc:
-        parts.append(f"acc {h.train_acc[-1]:.4f}")
-    if h.val_loss:
-        parts.append(f"val_loss {h.val_loss[-1]:.4f}")
-    if h.val_acc:
-        parts.append(f"val_acc {h.val_acc[-1]:.4f}")
-    parts.append(f"{h.time[-1]:.1f}s")
+    parts = [f"epoch {epoch + 1}/{epochs}"]
+    for key, values in h.items():
+        if key != "time" and not np.isnan(values[-1]):
+            parts.append(f"{key.removeprefix('train_')} {values[-1]:.4f}")
+    parts.append(f"{h['time'][-1]:.1f}s")
     return "  ".join(parts)
-
-
-class EarlyStopping:
-    """Stop when the monitored quantity has not improved for ``patience`` epochs.
-
-    The notes' rule "train until the validation error stops decreasing": with the default
-    ``monitor="val_error"`` (1 − validation accuracy), an epoch improves if its error is below
-    the best so far by more than ``min_delta``; after ``patience`` epochs in a row without
-    improvement, :func:`fit` stops. With ``restore_best`` the weights of the best epoch
-    (saved with ``model.state_dict()``) are put back when training ends, whether it stopped
-    early or ran out of epochs.
-
-    Attributes (after training): ``best_epoch``, ``best`` (value), ``stopped_epoch`` (None
-    if training was not stopped early).
-    """
-
-    def __init__(
-        self,
-        patience: int = 5,
-        monitor: str = "val_error",
-        min_delta: float = 0.0,
-        restore_best: bool = True,
-    ) -> None:
-        self.patience = check_int("patience", patience, minimum=1)
-        check_choice("monitor", monitor, _MONITORS)
-        self.monitor = monitor
-        self.min_delta = check_nonnegative("min_delta", min_delta)
-        self.restore_best = bool(restore_best)
-        self.on_train_begin(None)
-
-    def on_train_begin(self, model: Any) -> None:
-        """Reset the state; remember ``model`` to snapshot its weights."""
-        self.model = model
-        self.best: float | None = None
-        self._best_score = np.inf
-        self.best_epoch: int | None = None
-        self.stopped_epoch: int | None = None
-        self.wait = 0
-        self._best_state: dict[str, np.ndarray] | None = None
-
-    def __call__(self, epoch: int, history: History) -> bool:
-        """Update with the latest epoch of ``history``; True means stop."""
-        value = history.metric(self.monitor)[-1]
-        score = -value if self.monitor.endswith("_acc") else value
-        if score < self._best_score - self.min_delta:
-            self._best_score, self.best, self.best_epoch, self.wait = score, value, epoch, 0
-            if self.restore_best and self.model is not None:
-                self._best_state = {
-                    k: np.array(v, copy=True) for k, v in self.model.state_dict().items()
-                }
-            return False
-        self.wait += 1
-        if self.wait >= self.patience:
-            self.stopped_epoch = epoch
-            return True
-        return False
-
-    def on_train_end(self, model: Any) -> None:
-        """Load the best epoch's weights into ``model`` (if ``restore_best``)."""
-        if self.restore_best and self._best_state is not None:
-            model.load_state_dict(self._best_state)

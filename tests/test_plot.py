@@ -105,9 +105,10 @@ def test_plot_history_compares_runs_on_given_axes() -> None:
 
 
 def test_plot_history_rejects_bad_arguments() -> None:
-    with pytest.raises(TypeError, match="history: expected a dlcourse.train.History"):
-        plot_history({"train_loss": [1.0]})
-    with pytest.raises(ValueError, match="metrics: expected one of"):
+    with pytest.raises(TypeError, match="history: expected a dlcourse.train.History or a dict"):
+        plot_history([1.0, 0.5])
+    with pytest.raises(ValueError, match=r"metrics: expected one of \['loss', 'accuracy', "
+                       r"'error', 'acc'\], got 'f1'"):
         plot_history(_history(), metrics=("f1",))
     with pytest.raises(ValueError, match="splits: expected one of"):
         plot_history(_history(), splits=("test",))
@@ -118,6 +119,22 @@ def test_plot_history_rejects_bad_arguments() -> None:
     _, ax = plt.subplots()
     with pytest.raises(ValueError, match="ax: expected None or 2 matplotlib Axes"):
         plot_history(_history(), ax=ax)
+
+
+def test_plot_history_of_a_step_run_and_of_a_plain_dict() -> None:
+    """A GAN-like run records train_d_loss / train_g_loss; a NaN epoch leaves a gap."""
+    h = {"train_d_loss": [1.4, 1.2, 1.3], "train_g_loss": [0.7, float("nan"), 0.9],
+         "time": [1.0] * 3}
+    axes = plot_history(h, metrics=("d_loss", "g_loss"))
+    assert [a.get_title() for a in axes] == ["d_loss", "g_loss"]
+    assert [a.get_ylabel() for a in axes] == ["d_loss", "g_loss"]
+    (line,) = axes[1].get_lines()
+    np.testing.assert_array_equal(line.get_ydata(), [0.7, np.nan, 0.9])
+    assert [t.get_text() for t in axes[0].get_legend().get_texts()] == [
+        "train (running mean over the epoch)"]
+    with pytest.raises(ValueError, match=r"history: expected at least one recorded epoch of "
+                       r"\['loss', 'accuracy'\], got keys \['train_d_loss'"):
+        plot_history(h)
 
 
 # ---- show_images ----------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from dlcourse.train import History
 
 
 def plot_history(
-    history: History,
+    history: History | Mapping[str, Sequence[float]],
     ax: Axes | Sequence[Axes] | None = None,
     metrics: str | Sequence[str] = ("loss", "accuracy"),
     *,
@@ -38,15 +38,18 @@ def plot_history(
     Each panel shows the training curve (``"o-"``) and the validation curve (``"s-"``) of
     one metric against the epoch (1, 2, ...), with x label ``epoch``, a y label and title
     named after the metric, and a legend. Call it once per run on the same axes to compare
-    runs (pass ``label`` to name each run in the legend).
+    runs (pass ``label`` to name each run in the legend). Epochs with NaN (a value the step
+    did not report) leave a gap.
 
     Args:
-        history: the :class:`~dlcourse.train.History` returned by ``fit``.
+        history: the :class:`~dlcourse.history.History` returned by ``fit``, or a dict of
+            per-epoch lists with the same keys (e.g. loaded from JSON).
         ax: None (a new figure with one panel per metric), one Axes (one metric), or a
             sequence of Axes, one per metric.
-        metrics: ``"loss"``, ``"accuracy"`` and/or ``"error"`` (1 - accuracy).
+        metrics: ``"loss"``, ``"accuracy"``, ``"error"`` (1 - accuracy), or the name of any
+            value a ``step=`` run recorded (``"d_loss"`` plots ``train_d_loss``/``val_d_loss``).
         splits: ``("train", "val")``, ``("train",)`` or ``("val",)``; default: every split
-            the history recorded.
+            with a recorded value of one of the metrics.
         label: legend name of this run; the legend reads ``label`` when one split is drawn,
             ``"label, train (...)"`` etc. when both are. Default: the split names.
 
@@ -54,16 +57,27 @@ def plot_history(
         The Axes drawn on, one per metric.
     """
     if not isinstance(history, History):
-        raise TypeError(
-            f"history: expected a dlcourse.train.History, got {type(history).__name__}"
-        )
+        if not isinstance(history, Mapping):
+            raise TypeError(
+                "history: expected a dlcourse.train.History or a dict of per-epoch lists, "
+                f"got {type(history).__name__}"
+            )
+        history = History(history)
     metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
     if not metrics:
         raise ValueError("metrics: expected at least one of ['loss', 'accuracy', 'error'], got ()")
+    recorded = {k.split("_", 1)[1] for k, v in history.items() if v and "_" in k
+                and k.split("_", 1)[0] in _SPLITS}
     for m in metrics:
-        check_choice("metrics", m, tuple(_HISTORY_METRICS))
+        check_choice("metrics", m, tuple(dict.fromkeys([*_HISTORY_METRICS, *sorted(recorded)])))
+    suffixes = {m: _HISTORY_METRICS.get(m, (m, m))[0] for m in metrics}
+
+    def has(split: str, suffix: str) -> bool:
+        base = f"{split}_acc" if suffix == "error" else f"{split}_{suffix}"
+        return bool(history.get(base))
+
     if splits is None:
-        splits = tuple(s for s in _SPLITS if getattr(history, f"{s}_loss"))
+        splits = tuple(s for s in _SPLITS if any(has(s, suffixes[m]) for m in metrics))
     else:
         splits = (splits,) if isinstance(splits, str) else tuple(splits)
         if not splits:
@@ -71,10 +85,13 @@ def plot_history(
         for s in splits:
             check_choice("splits", s, _SPLITS)
     if not splits:
-        raise ValueError("history: expected at least one recorded epoch, got an empty History")
+        raise ValueError(
+            f"history: expected at least one recorded epoch of {list(metrics)}, got keys "
+            f"{[k for k, v in history.items() if v]}"
+        )
     axes = _axes_list(ax, len(metrics), (5.5, 3.6))
     for a, m in zip(axes, metrics, strict=True):
-        suffix, ylabel = _HISTORY_METRICS[m]
+        suffix, ylabel = _HISTORY_METRICS.get(m, (m, m))
         for s in splits:
             values = history.metric(f"{s}_{suffix}")
             fmt = "s-" if s == "val" and len(splits) == 2 else "o-"
@@ -88,8 +105,6 @@ def plot_history(
         a.xaxis.set_major_locator(MaxNLocator(integer=True))
         a.legend()
     return axes
-
-
 
 
 # ---- gradient norms per layer -----------------------------------------------------------------
