@@ -6,9 +6,10 @@ import json
 import math
 import pickle
 
+import numpy as np
 import pytest
 
-from dlcourse.history import History, monitor_mode
+from dlcourse.history import EpochMeans, History, monitor_mode
 
 
 def test_history_is_a_dict_of_lists_with_attribute_access() -> None:
@@ -64,3 +65,28 @@ def test_monitor_mode() -> None:
     assert monitor_mode("val_loss", "max") == "max"
     with pytest.raises(ValueError, match=r"mode: expected one of \['auto', 'min', 'max'\]"):
         monitor_mode("val_loss", "best")
+
+
+def test_append_epoch_keeps_every_list_one_entry_per_epoch() -> None:
+    h = History()
+    h.append_epoch({"train_loss": 2.0, "time": 1.0})
+    h.append_epoch({"train_loss": 1.0, "train_return": 5.0, "time": 1.0})
+    h.append_epoch({"train_return": 6.0, "time": 1.0})
+    assert h.epochs == 3 and list(h) == ["train_loss", "time", "train_return"]
+    np.testing.assert_array_equal(h.train_loss, [2.0, 1.0, np.nan])
+    np.testing.assert_array_equal(h.train_return, [np.nan, 5.0, 6.0])
+
+
+def test_epoch_means_weight_by_batch_size() -> None:
+    m = EpochMeans()
+    assert m.add({"loss": np.float32(1.0), "acc": np.array(0.5)}, (np.zeros((3, 2)), None)) \
+        == {"loss": 1.0, "acc": 0.5}
+    m.add({"loss": 4}, np.zeros((1, 5)))  # an array batch of 1 sample
+    m.add({"loss": 10.0}, 7)  # not an array: weight 1
+    assert m.means() == {"loss": (3 * 1.0 + 4 + 10.0) / 5, "acc": 0.5}
+    with pytest.raises(TypeError, match=r"step: expected str -> float in the returned dict"):
+        m.add({"loss": "high"})
+    with pytest.raises(TypeError, match=r"step: expected step\(batch\) to return a dict"):
+        m.add([1.0])
+    with pytest.raises(ValueError, match=r"val: expected at least one batch, got none"):
+        EpochMeans().means("val")

@@ -1,4 +1,4 @@
-"""Tests of dlcourse/train.py and dlcourse/steps.py (torch and scikit-learn as references).
+"""Tests of dlcourse/train.py (fit, its steps, evaluate; torch and scikit-learn as references).
 
 The model, loss and optimizer below implement the package's protocols in a few lines, so
 the tests of the supervised loop do not depend on dlcourse.nn / losses / optim; the tests of
