@@ -1,4 +1,4 @@
-"""What the MNIST accuracy benchmarks share: the fixed split, the environment record, the output.
+"""The MNIST split shared by the accuracy benchmarks (records: ``benchmarks/_record.py``).
 
 The labs' notebooks use the same split (5,000 validation images drawn with the seed, and in
 quick mode the first 10,000 of the remaining training images), so quick runs here and in the
@@ -7,19 +7,20 @@ book see the same data.
 
 from __future__ import annotations
 
-import json
-import platform
-from datetime import datetime, timezone
-from pathlib import Path
-
 import numpy as np
 
-import dlcourse
 from dlcourse.data import load_mnist
 
 N_VAL = 5_000
 N_QUICK_TRAIN = 10_000
-RESULTS = Path(__file__).resolve().parents[1] / "book" / "results"
+N_TRAIN_ALL = 60_000
+N_TEST = 10_000
+
+
+def split_sizes(full: bool) -> dict[str, int]:
+    """Number of training, validation and test images of :func:`mnist_split`."""
+    n_train = N_TRAIN_ALL - N_VAL if full else N_QUICK_TRAIN
+    return {"n_train": n_train, "n_val": N_VAL, "n_test": N_TEST}
 
 
 def mnist_split(full: bool, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -40,22 +41,3 @@ def mnist_split(full: bool, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray
         "val": (X[val_idx], y[val_idx]),
         "test": (X_test, y_test),
     }
-
-
-def environment() -> dict[str, str]:
-    """Versions and date recorded with every result."""
-    return {
-        "numpy_version": np.__version__,
-        "dlcourse_version": dlcourse.__version__,
-        "python_version": platform.python_version(),
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
-    }
-
-
-def write_record(record: dict, out: Path | None) -> None:
-    """Write ``record`` as indented JSON to ``out`` (nothing when ``out`` is None)."""
-    if out is None:
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {out}")

@@ -18,7 +18,8 @@ each side and the ratio dlcourse/torch, the median of the per-block ratios (> 1:
 slower). torch uses as many threads as numpy's BLAS (threadpoolctl, else ``os.cpu_count()``).
 
 After a dlcourse step the script asserts that every parameter, gradient, Adam moment and
-intermediate array is still float32 (numpy 2 promotes silently; see TOOLCHAIN.md).
+intermediate array is still float32 (numpy 2 promotes silently: ``x32 / np.sqrt(d)`` is float64
+because numpy scalars are not "weak"; see "Performance facts" in ``benchmarks/README.md``).
 
 Usage (from the repository root)::
 
@@ -50,8 +51,10 @@ from typing import Any
 import numpy as np
 
 import dlcourse
+from benchmarks import _record
 from dlcourse.losses import CrossEntropyLoss
-from dlcourse.nn import MLP, Linear, Module, ReLU
+from dlcourse.models import MLP
+from dlcourse.nn import Linear, Module, ReLU
 from dlcourse.optim import Adam
 
 NAME = "bench_mlp"
@@ -74,18 +77,8 @@ class Timing:
 
 def blas_threads() -> int:
     """Number of threads numpy's BLAS uses (threadpoolctl), else ``os.cpu_count()``."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return os.cpu_count() or 1
-    counts = [
-        int(info["num_threads"])
-        for info in threadpool_info()
-        if info.get("user_api") == "blas" and "numpy" in str(info.get("filepath", ""))
-    ]
-    if not counts:  # numpy linked against a BLAS whose path does not name numpy
-        counts = [int(i["num_threads"]) for i in threadpool_info() if i.get("user_api") == "blas"]
-    return max(counts) if counts else (os.cpu_count() or 1)
+    threads = _record.blas_info()["threads"]
+    return int(threads) if threads is not None else (os.cpu_count() or 1)
 
 
 def _time_calls(fn: Callable[[], object], iters: int) -> float:
@@ -344,6 +337,7 @@ def _run(
         "machine": platform.machine(),
         "load_average_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "environment": _record.environment(),   # CPU model, BLAS library, kernel, threads
     }
     torch = _import_torch()
     if torch is None:
