@@ -28,6 +28,9 @@ def test_bench_mlp_quick_returns_finite_positive_ratios(tmp_path: Path) -> None:
     record = json.loads(out.read_text(encoding="utf-8"))
     assert record["reference"] == "torch"
     assert record["mode"] == "quick"
+    blas = record["environment"]["blas"]        # the machine block shared with the records
+    assert record["environment"]["cpu_model"] and blas["library"]
+    assert blas["threads"] in (record["threads"], None)
     results = {r["op"]: r for r in record["results"]}
     assert set(results) == OPS
     for op, r in results.items():
