@@ -10,7 +10,9 @@ line to :func:`main`. :func:`main` then provides the same options everywhere:
                      ``--ablation-seeds 0-2`` runs them on a subset of the seeds
 ``--threads N``      limit numpy's BLAS to N threads (threadpoolctl) for the whole run
 ``--out PATH``       where to write the record (default: ``book/results/<name>.json`` with
-                     ``--full``, nowhere in quick mode)
+                     ``--full``, nowhere in quick mode); the runs so far are kept in
+                     ``<out>.partial`` until the record is written
+``--resume``         reuse the runs of that partial file (same name and config)
 ``--check``          re-run the record's configuration on the record's check seeds (or
                      ``--seeds``) and exit 1 unless every result passes the record's check
 ``--record PATH``    the record that ``--check`` reads (default: the book's file)
@@ -318,10 +320,20 @@ class Experiment:
 
 
 def run_seeds(exp: Experiment, config: dict[str, Any], seeds: Sequence[int],
-              log: Callable[[str], None] = print, label: str = "") -> dict[str, Any]:
-    """Run ``exp`` once per seed: ``{"runs": [...], "summary": {metric: summarize(...)}}``."""
+              log: Callable[[str], None] = print, label: str = "",
+              done: dict[int, dict[str, Any]] | None = None,
+              on_run: Callable[[list[dict[str, Any]]], None] | None = None) -> dict[str, Any]:
+    """Run ``exp`` once per seed: ``{"runs": [...], "summary": {metric: summarize(...)}}``.
+
+    ``done``: runs already made (by seed, e.g. from a partial file), reused instead of re-run.
+    ``on_run(runs)`` is called after every new run with the runs so far.
+    """
     runs = []
     for seed in seeds:
+        if done is not None and int(seed) in done:
+            runs.append(done[int(seed)])
+            log(f"{exp.name}{label} seed {seed}: reused from the partial record")
+            continue
         start = time.perf_counter()
         result = exp.run(config, seed)
         wall = time.perf_counter() - start
@@ -331,6 +343,8 @@ def run_seeds(exp: Experiment, config: dict[str, Any], seeds: Sequence[int],
         runs.append({"seed": int(seed), **result, "wall_time_s": round(wall, 1)})
         values = ", ".join(f"{m} {result[m]:g}" for m in exp.metrics)
         log(f"{exp.name}{label} seed {seed}: {values} ({wall:.1f} s)")
+        if on_run is not None:
+            on_run(runs)
     summary = {m: summarize([r[m] for r in runs]) for m in exp.metrics}
     return {"runs": runs, "summary": summary}
 
@@ -358,10 +372,14 @@ def _variant_command(command: str, flags: Sequence[str], seeds: Sequence[int]) -
 def build_record(exp: Experiment, config: dict[str, Any], seeds: Sequence[int], full: bool,
                  command: str, ablations: bool = False, threads: int | None = None,
                  ablation_seeds: Sequence[int] | None = None,
+                 partial: Path | None = None, resume: bool = False,
                  log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run every seed (and every variant with ``ablations``) and return the record.
 
     ``ablation_seeds``: the seeds the variants run on (a subset of ``seeds``; default all).
+    ``partial``: a file rewritten after every run with the runs so far (deleted by the
+    caller once the record is written), so that a long recording that dies loses one run;
+    with ``resume``, runs found there for the same name and config are reused.
     """
     if len(seeds) == 0:
         raise ValueError("seeds: expected at least one seed, got none")
@@ -371,15 +389,37 @@ def build_record(exp: Experiment, config: dict[str, Any], seeds: Sequence[int], 
                          f"got {ablation_seeds}")
     env = environment()
     git = git_state()                        # the code that runs, before it can change
+    blocks: dict[str, list[dict[str, Any]]] = {}
+    previous: dict[str, list[dict[str, Any]]] = {}
+    if partial is not None and resume and partial.exists():
+        saved = json.loads(partial.read_text(encoding="utf-8"))
+        if saved.get("name") == exp.name and saved.get("config") == config:
+            previous = saved["blocks"]
+        else:
+            log(f"{partial}: another experiment or config, not resumed")
+
+    def progress(block: str) -> Callable[[list[dict[str, Any]]], None]:
+        def save(runs: list[dict[str, Any]]) -> None:
+            blocks[block] = list(runs)
+            if partial is not None:
+                partial.parent.mkdir(parents=True, exist_ok=True)
+                partial.write_text(dumps({"name": exp.name, "config": config,
+                                          "blocks": {**previous, **blocks}}), encoding="utf-8")
+        return save
+
+    def reuse(block: str) -> dict[int, dict[str, Any]]:
+        return {int(r["seed"]): r for r in previous.get(block, [])}
+
     start = time.perf_counter()
     with blas_threads(threads):
         env["blas"] = blas_info()            # as used inside the thread limit
-        main_runs = run_seeds(exp, config, seeds, log)
+        main_runs = run_seeds(exp, config, seeds, log, done=reuse("main"),
+                              on_run=progress("main"))
         variants = {}
         if ablations:
             for vname, changes in exp.variants.items():
                 res = run_seeds(exp, {**config, **changes}, ablation_seeds, log,
-                                label=f" [{vname}]")
+                                label=f" [{vname}]", done=reuse(vname), on_run=progress(vname))
                 flags = [f"--{k.replace('_', '-')}={v}" for k, v in changes.items()]
                 variants[vname] = {
                     "changes": changes,
@@ -411,6 +451,9 @@ def build_record(exp: Experiment, config: dict[str, Any], seeds: Sequence[int], 
     }
     if variants:
         record["variants"] = variants
+    resumed = {b: sorted(int(r["seed"]) for r in runs) for b, runs in previous.items() if runs}
+    if resumed:
+        record["resumed_seeds"] = resumed    # runs taken from a partial file of an earlier start
     record["check"] = exp.check.resolve(main_runs["summary"][exp.check.metric],
                                         main_runs["runs"])
     record.update(environment=env, versions=versions(), git=git)
@@ -605,6 +648,9 @@ def make_parser(exp: Experiment, doc: str) -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=None,
                         help="where to write the record (default: the book's file with --full, "
                              "nowhere in quick mode)")
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse the runs saved in <out>.partial by an interrupted "
+                             "recording with the same config")
     parser.add_argument("--check", action="store_true",
                         help="re-run the record's configuration and fail unless the results "
                              "pass its check")
@@ -619,7 +665,7 @@ def command_line(exp: Experiment, argv: Sequence[str], seeds: Sequence[int]) -> 
     if "--out" in args:
         i = args.index("--out")
         del args[i:i + 2]
-    args = [a for a in args if not a.startswith("--out=")]
+    args = [a for a in args if not a.startswith("--out=") and a != "--resume"]
     if not any(a == "--seeds" or a.startswith("--seeds=") for a in args):
         args += ["--seeds", format_seeds(seeds)]
     return shlex.join(["python", "-m", f"benchmarks.{exp.name}", *args])
@@ -643,9 +689,12 @@ def main(exp: Experiment, argv: Sequence[str] | None, parser: argparse.ArgumentP
     seeds = args.seeds if args.seeds is not None else list(
         exp.full_seeds if args.full else exp.quick_seeds)
     config = make_config(args)
+    out = args.out if args.out is not None else (exp.default_path if args.full else None)
+    partial = out.with_name(out.name + ".partial") if out is not None else None
     record = build_record(exp, config, seeds, args.full, command_line(exp, argv, seeds),
                           ablations=getattr(args, "ablations", False), threads=args.threads,
-                          ablation_seeds=getattr(args, "ablation_seeds", None))
+                          ablation_seeds=getattr(args, "ablation_seeds", None),
+                          partial=partial, resume=args.resume)
     s = record["summary"][exp.check.metric]
     print(f"{record['mode']}: {exp.check.metric} mean {s['mean']:.4f}, std {s['std']:.4f}, "
           f"min {s['min']:g}, max {s['max']:g} over {s['n']} seeds ({record['wall_time_s']} s)")
@@ -653,6 +702,7 @@ def main(exp: Experiment, argv: Sequence[str] | None, parser: argparse.ArgumentP
         d = v["difference"]
         print(f"  variant {vname}: mean {v['summary'][exp.check.metric]['mean']:.4f}; main - "
               f"variant {d['mean']:+.4f} (per seed {d['min']:+g} to {d['max']:+g})")
-    write_record(record, args.out if args.out is not None else
-                 (exp.default_path if args.full else None))
+    write_record(record, out)
+    if partial is not None and partial.exists():
+        partial.unlink()
     return 0

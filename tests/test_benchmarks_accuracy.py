@@ -29,6 +29,7 @@ def test_quick_run_records_seeds_and_passes_its_own_check(module, floor: float,
     out = tmp_path / "record.json"
     assert module.main(["--seeds", "0-1", "--threads", "1", "--out", str(out)]) == 0
     record = json.loads(out.read_text(encoding="utf-8"))
+    assert not out.with_name(out.name + ".partial").exists()   # removed once the record is out
     assert record["mode"] == "quick" and record["seeds"] == [0, 1]
     assert record["description"]["n_train"] == 10_000 and record["description"]["n_val"] == 5_000
     accs = [r["test_accuracy"] for r in record["runs"]]

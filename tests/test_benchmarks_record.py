@@ -174,3 +174,38 @@ def test_copies_in_text_finds_hand_typed_record_numbers() -> None:
     assert find("错误率约 8 %", [rec]) == ["8 %"]                   # 1 - 0.9241 = 7.59 %
     assert find("差距约 0.33 个百分点", [rec]) == ["0.33 个百分点"]  # the variant's difference
     assert find("学习率 0.1，93 %，`92 %`，$0.9241$，1 %", [rec]) == []
+
+
+def test_an_interrupted_recording_resumes_from_its_partial_file(tmp_path: Path) -> None:
+    calls: list[int] = []
+
+    def flaky(config: dict[str, Any], seed: int) -> dict[str, Any]:
+        calls.append(seed)
+        if seed == 2 and config["fail"]:
+            raise RuntimeError("killed")
+        return {"acc": TABLE[seed]}
+
+    exp = _record.Experiment(
+        name="flaky", title="t", run=flaky, describe=lambda c: {}, metrics=("acc",),
+        check=_record.CheckSpec(metric="acc", kind="exact", reason="r"), full_seeds=(0, 1, 2))
+    partial = tmp_path / "flaky.json.partial"
+    build = _record.build_record
+    with pytest.raises(RuntimeError, match="killed"):
+        build(exp, {"fail": True}, [0, 1, 2], True, "c", partial=partial, log=lambda _m: None)
+    assert [r["seed"] for r in json.loads(partial.read_text())["blocks"]["main"]] == [0, 1]
+    calls.clear()
+    # another config: nothing reused
+    rec = build(exp, {"fail": False, "x": 1}, [0, 1, 2], True, "c", partial=partial,
+                resume=True, log=lambda _m: None)
+    assert calls == [0, 1, 2] and "resumed_seeds" not in rec
+    with pytest.raises(RuntimeError, match="killed"):
+        build(exp, {"fail": True}, [0, 1, 2], True, "c", partial=partial, log=lambda _m: None)
+    calls.clear()
+    saved = json.loads(partial.read_text())
+    saved["config"] = {"fail": False}                 # the same config as the resumed call
+    partial.write_text(json.dumps(saved))
+    rec = build(exp, {"fail": False}, [0, 1, 2], True, "c", partial=partial, resume=True,
+                log=lambda _m: None)
+    assert calls == [2]                               # seeds 0 and 1 came from the file
+    assert rec["resumed_seeds"] == {"main": [0, 1]}
+    assert [r["acc"] for r in rec["runs"]] == [0.90, 0.92, 0.91]
