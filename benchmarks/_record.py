@@ -277,7 +277,7 @@ class CheckSpec:
             tol, rule = 0.0, "exact: each re-run equals the recorded run of the same seed"
         else:
             tol = max(self.tolerance_sd * summary["std"], self.tolerance_min)
-            tol = math.ceil(round(tol * 1e6)) / 1e6
+            tol = math.ceil(tol * 1e6 - 1e-6) / 1e6        # rounded up to 1e-6
             rule = (f"within [min - tol, max + tol] of the recorded seeds, "
                     f"tol = max({self.tolerance_sd:g} x std, {self.tolerance_min:g})")
         seeds = [r["seed"] for r in runs]
