@@ -16,10 +16,13 @@ from dlcourse.nn.activation import (
     Swish,
     Tanh,
 )
+from dlcourse.nn.dropout import Dropout
 from dlcourse.nn.linear import Linear
 from dlcourse.nn.maxout import Maxout
 from dlcourse.nn.module import Module, Parameter, Sequential, is_grad_enabled, no_grad
+from dlcourse.nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from dlcourse.nn.shape import Flatten
+from dlcourse.nn.weight_norm import WeightNormLinear
 
 __all__ = [
     "Parameter",
@@ -40,5 +43,10 @@ __all__ = [
     "GELU",
     "Maxout",
     "ACTIVATIONS",
+    "Dropout",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "LayerNorm",
+    "WeightNormLinear",
 ]
 
