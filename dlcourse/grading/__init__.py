@@ -18,14 +18,41 @@ How it fits together (ARCHITECTURE.md, "Grading")
     - imports the student's code *inside the test* (a fixture calling
       ``load_impl("<module>")``), so collection succeeds even if every stub raises or the file
       does not import;
-    - carries ``@pytest.mark.exercise("<module>.<name>", points=N, depends=[...])``;
-      ``depends`` lists the exercises whose stub also makes this test fail (e.g. a training
-      run that uses the student's ``Linear`` and ``SGD``), and nothing else;
+    - carries ``@pytest.mark.exercise("<module>.<name>", points=N, depends=[...],
+      forbid=[...])``; ``depends`` lists the exercises whose stub also makes this test fail
+      (e.g. a training run that uses the student's ``Linear`` and ``SGD``), and nothing else;
+      ``forbid`` names the package's references for what the student must write (below);
     - uses only trusted oracles: the ``dlcourse`` package, ``dlcourse.gradcheck`` (float64,
       relative error < 1e-6), closed forms; never another student answer;
     - checks that the student's code does not modify its inputs;
     - never skips or xfails (the plugin turns that into a failure) and keeps statistical
-      tolerances wide enough (≈ 6σ) that the reference never fails.
+      tolerances wide enough (≈ 6σ) that the reference never fails;
+    - checks *how* a result was reached where a wrong way still reaches it: a training loop
+      is checked step by step by spies on the student's optimiser (the gradient of each step's
+      own mini-batch, every sample once per epoch, a fresh order every epoch), a seed by
+      running twice, a rule by the tie or the missing middle class that separates it from
+      its plausible wrong variants (forgetting ``zero_grad`` still reaches 93 % on digits);
+    - fails with a first line a student can act on: what was checked, what was expected and
+      what was got, in plain numbers (the helpers of :mod:`dlcourse.grading.checks`).
+
+Forbidden references (:mod:`dlcourse.grading.forbid`)
+-----------------------------------------------------
+``forbid=["dlcourse.losses.softmax_cross_entropy", "dlcourse.optim.Adam"]`` on any test of
+an exercise applies to every test of that exercise (the plugin takes the union and checks at
+collection that each dotted name exists). While such a test runs, ``load_impl`` executes the
+student's module with its own ``__builtins__``: every import the module makes, at the top or
+inside a function, hands out read-only views of the package in which the forbidden objects
+(under any of their names, re-exports included, and inside registries such as
+``dlcourse.nn.activation.ACTIVATIONS``) are stand-ins raising ``ForbiddenError: implement
+this yourself: exercise lab1.softmax_ce may not call dlcourse.losses.softmax_cross_entropy``.
+Chosen over patching the package for the test's duration because the tests' oracles and the
+package's own internals keep the real functions (a test may compare against the very function
+it forbids), nothing global changes, and nothing needs restoring. What it does not do: block a
+package function that calls a forbidden one internally (forbid the entry points a student
+could use, e.g. ``CrossEntropyLoss`` as well as ``softmax_cross_entropy``, ``dlcourse.train.fit``
+for a training loop), or reflection (``importlib``, ``sys.modules``): it catches answers that
+call the reference, not code written to evade the grader. Gate 4 has, for every forbidden
+reference of every exercise, a mutant that calls it and must fail with that message.
 ``tests/exercises/conftest.py``
     Installs :class:`dlcourse.grading.plugin.GradingPlugin` (the marker, target selection,
     the skip/xfail guard and the JSON report).
@@ -49,15 +76,27 @@ Adding a chapter's exercises (e.g. ``ch02_feedforward``)
    ``load_impl("ch02_feedforward")`` and marked tests, as in ``test_lab1.py``.
 4. Run ``pytest tests/grading``: the gates check that the solutions score 100 %, the stubs
    score 0 with every test failing, stubbing one exercise fails exactly its tests and its
-   declared dependents, and that the grader survives hostile code. Add a mutant (a typical
-   student bug) to ``tests/grading/test_gates.py`` for each new exercise.
+   declared dependents, every mutant of ``MUTANTS`` in ``tests/grading/test_gates.py`` loses
+   its points with the expected first failure, and the grader survives hostile code. Add
+   mutants for each new exercise (its typical wrong answers, and one calling each reference
+   it forbids): the gate fails for an exercise without a mutant and for a forbidden
+   reference without one.
 """
 
 from typing import Any
 
+from dlcourse.grading.forbid import ForbiddenError
 from dlcourse.grading.impl import load_impl, repo_root, resolve_impl
 
-__all__ = ["load_impl", "repo_root", "resolve_impl", "MarkerError", "exercise_ids", "stub_only"]
+__all__ = [
+    "load_impl",
+    "repo_root",
+    "resolve_impl",
+    "ForbiddenError",
+    "MarkerError",
+    "exercise_ids",
+    "stub_only",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -4,6 +4,10 @@ The two trees ``solutions/`` and ``exercises/`` hold modules with the same names
 (``lab1.py``, ``ch02_feedforward.py``, ...). Each module is imported *by file path* under a
 private, unique module name, so both trees (and any student tree) can be loaded side by side
 in one process and nothing named ``lab1`` ever lands in ``sys.modules``.
+
+Inside a graded test whose exercise forbids references (:mod:`dlcourse.grading.forbid`), the
+module is executed with guarded ``__builtins__``, so its imports see those references as
+stand-ins that raise ``ForbiddenError``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 from types import ModuleType
 
 import dlcourse
+from dlcourse.grading.forbid import active, guarded_builtins
 
 __all__ = ["TREES", "LOADED", "repo_root", "resolve_impl", "impl_label", "load_impl"]
 
@@ -107,7 +112,9 @@ def load_impl(module: str, impl: str | os.PathLike[str] | None = None) -> Module
     """Import ``<tree>/<module>.py`` afresh and return the module object.
 
     Every call executes the file again (so an edited file is picked up and no state leaks
-    from one graded test to the next) under a unique private name.
+    from one graded test to the next) under a unique private name. Inside a
+    :func:`dlcourse.grading.forbid.forbidding` block (every graded test of an exercise that
+    declares ``forbid``), the module's imports go through the guard of that block.
 
     Args:
         module: the module name, e.g. ``"lab1"``.
@@ -138,6 +145,9 @@ def load_impl(module: str, impl: str | os.PathLike[str] | None = None) -> Module
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
+    forbid = active()
+    if forbid is not None:
+        mod.__dict__["__builtins__"] = guarded_builtins(forbid)
     sys.modules[name] = mod  # dataclasses and pickling look a class's module up here
     try:
         spec.loader.exec_module(mod)

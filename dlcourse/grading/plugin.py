@@ -8,7 +8,7 @@
         GradingPlugin.install(config)
 
 A graded test is marked ``@pytest.mark.exercise("lab1.linear_forward", points=2,
-depends=["lab1.sgd_step"])``. The plugin
+depends=["lab1.sgd_step"], forbid=["dlcourse.nn.Linear"])``. The plugin
 
 - validates every marker at collection (id format, positive integer points, known
   dependencies, no ``skip``/``skipif``/``xfail`` marks) and stops with a usage error otherwise;
@@ -16,6 +16,10 @@ depends=["lab1.sgd_step"])``. The plugin
   such as ``lab1`` or exercise ids such as ``lab1.linear_forward``), if set;
 - turns a graded test that skips or xfails at run time into a failure (graded tests must
   pass or fail, so that stubs provably score 0);
+- runs every test of an exercise inside :func:`dlcourse.grading.forbid.forbidding` with the
+  union of the ``forbid`` lists of that exercise's tests (checked at collection: each name
+  must resolve), so the student's module sees those references as stand-ins that raise
+  ``ForbiddenError`` (see :mod:`dlcourse.grading.forbid`);
 - when ``$DLCOURSE_GRADE_REPORT`` names a file, rewrites the JSON report (see
   :mod:`dlcourse.grading.report`) atomically at collection, when each test starts and after
   each test, so a run killed by a timeout still leaves every finished result behind.
@@ -30,6 +34,7 @@ from typing import Any
 
 import pytest
 
+from dlcourse.grading.forbid import ForbiddenError, forbidding, resolve
 from dlcourse.grading.impl import LOADED, impl_label, resolve_impl
 from dlcourse.grading.report import SCHEMA, write_json_atomic
 
@@ -37,14 +42,17 @@ __all__ = ["GradingPlugin", "exercise_info", "ID_PATTERN"]
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 _MARKER_HELP = (
-    "exercise(id, points=1, depends=[]): a graded test of exercise `id` (e.g. "
-    "'lab1.linear_forward') worth `points`; `depends` lists exercises whose stub also fails it"
+    "exercise(id, points=1, depends=[], forbid=[]): a graded test of exercise `id` (e.g. "
+    "'lab1.linear_forward') worth `points`; `depends` lists exercises whose stub also fails it; "
+    "`forbid` lists package references (e.g. 'dlcourse.optim.Adam') the student may not use"
 )
 _MESSAGE_LIMIT = 300
+_FORBIDDEN_PREFIX = f"{ForbiddenError.__module__}."  # shown as "ForbiddenError: ..."
+_ASSERTION = "AssertionError: "
 
 
 def exercise_info(item: pytest.Item) -> dict[str, Any] | None:
-    """``{"exercise", "points", "depends"}`` from ``item``'s exercise marker, or ``None``.
+    """``{"exercise", "points", "depends", "forbid"}`` from ``item``'s marker, or ``None``.
 
     Raises:
         pytest.UsageError: a malformed marker (the message names the test).
@@ -61,6 +69,7 @@ def exercise_info(item: pytest.Item) -> dict[str, Any] | None:
     ex_id = args.pop(0) if args else kwargs.pop("id", None)
     points = args.pop(0) if args else kwargs.pop("points", 1)
     depends = args.pop(0) if args else kwargs.pop("depends", [])
+    forbid = kwargs.pop("forbid", [])
     if args or kwargs:
         raise pytest.UsageError(f"{where}: exercise marker: unexpected arguments {args or kwargs}")
     if not isinstance(ex_id, str) or not ID_PATTERN.match(ex_id):
@@ -77,17 +86,32 @@ def exercise_info(item: pytest.Item) -> dict[str, Any] | None:
         )
     if ex_id in depends:
         raise pytest.UsageError(f"{where}: exercise {ex_id!r} cannot depend on itself")
+    if isinstance(forbid, str) or not isinstance(forbid, (list, tuple)):
+        raise pytest.UsageError(
+            f"{where}: forbid: expected a list of dotted names, got {forbid!r}"
+        )
+    for name in forbid:
+        try:
+            resolve(name)
+        except (ValueError, ImportError) as err:
+            raise pytest.UsageError(f"{where}: {err}") from err
     for forbidden in ("skip", "skipif", "xfail"):
         if item.get_closest_marker(forbidden) is not None:
             raise pytest.UsageError(
                 f"{where}: graded tests may not carry a {forbidden!r} mark "
                 "(stubs must fail every graded test)"
             )
-    return {"exercise": ex_id, "points": points, "depends": list(depends)}
+    return {
+        "exercise": ex_id, "points": points, "depends": list(depends), "forbid": list(forbid)
+    }
 
 
 def _first_line(report: pytest.TestReport) -> str:
-    """The first non-empty line of a failure, e.g. ``NotImplementedError: exercise lab1.x``."""
+    """The first non-empty line of a failure, e.g. ``NotImplementedError: exercise lab1.x``.
+
+    A failed check shows its message alone (``"Linear.forward(x): expected 1.5 at index
+    [0, 1], got 1.2 ..."``, without ``AssertionError:``); a ``ForbiddenError`` without its
+    module path."""
     longrepr = report.longrepr
     crash = getattr(longrepr, "reprcrash", None)
     if crash is not None:
@@ -98,7 +122,9 @@ def _first_line(report: pytest.TestReport) -> str:
         text = str(longrepr)
     for line in text.splitlines():
         if line.strip():
-            line = line.strip()
+            line = line.strip().removeprefix(_FORBIDDEN_PREFIX)
+            if line.startswith(_ASSERTION) and len(line) > len(_ASSERTION):
+                line = line[len(_ASSERTION) :]  # a graded test's message says it all
             if report.when != "call":
                 line = f"error in {report.when}: {line}"
             return line[:_MESSAGE_LIMIT]
@@ -122,6 +148,7 @@ class GradingPlugin:
         self.targets = [t.strip() for t in select.split(",") if t.strip()]
         self.info: dict[str, dict[str, Any]] = {}
         self.tests: dict[str, dict[str, Any]] = {}
+        self.forbid: dict[str, list[str]] = {}  # exercise -> union of its tests' forbid lists
 
     @classmethod
     def install(cls, config: pytest.Config) -> None:
@@ -150,19 +177,29 @@ class GradingPlugin:
         )
 
     # ------------------------------------------------------------------ hooks
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(
+    @pytest.hookimpl(tryfirst=True, specname="pytest_collection_modifyitems")
+    def pytest_collection_modifyitems_read_markers(
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
+        """Check every graded test's marker before any deselection (``-k``, the target), so
+        ``depends`` and the per-exercise ``forbid`` union see every collected test."""
         for item in items:
             info = exercise_info(item)
             if info is not None:
                 self.info[item.nodeid] = info
+                names = self.forbid.setdefault(info["exercise"], [])
+                names += [n for n in info.pop("forbid") if n not in names]
         known = {i["exercise"] for i in self.info.values()}
         for nodeid, info in self.info.items():
             unknown = [d for d in info["depends"] if d not in known]
             if unknown:
                 raise pytest.UsageError(f"{nodeid}: depends on unknown exercises {unknown}")
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        known = {i["exercise"] for i in self.info.values()}
         if self.targets:
             modules = {e.split(".", 1)[0] for e in known}
             bad = [t for t in self.targets if t not in known and t not in modules]
@@ -184,7 +221,8 @@ class GradingPlugin:
             info = self.info.get(item.nodeid)
             if info is not None:
                 self.tests[item.nodeid] = {
-                    **info, "outcome": "pending", "message": "", "duration": 0.0
+                    **info, "forbid": self.forbid[info["exercise"]],
+                    "outcome": "pending", "message": "", "duration": 0.0,
                 }
         self._write()
 
@@ -194,6 +232,17 @@ class GradingPlugin:
             LOADED.clear()
             rec["outcome"] = "running"
             self._write()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(
+        self, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> Generator[None, object, object]:
+        info = self.info.get(item.nodeid)
+        names = self.forbid.get(info["exercise"], []) if info is not None else []
+        if not names:
+            return (yield)
+        with forbidding(info["exercise"], names):
+            return (yield)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(

@@ -4,11 +4,13 @@ Schema (``"schema": 1``)::
 
     {"schema": 1, "impl": "exercises", "select": "lab1", "status": "running",
      "tests": {"<nodeid>": {"exercise": "lab1.linear_forward", "points": 2,
-                            "depends": [], "outcome": "passed", "message": "",
+                            "depends": [], "forbid": ["dlcourse.nn.Linear"],
+                            "outcome": "passed", "message": "",
                             "duration": 0.01, "modules": ["lab1"]}},
      "exercises": [...], "total": {...}}        # the last two are added by the runner
 
-``modules`` lists the student modules the test imported with ``load_impl``. ``outcome`` is
+``modules`` lists the student modules the test imported with ``load_impl``; ``forbid`` the
+package references the exercise forbids (the union over its tests' markers). ``outcome`` is
 ``pending`` (not started), ``running`` (started, no result: the run was stopped
 during it), ``passed`` or ``failed``. Points semantics: each test carries points; an
 exercise is worth the sum of its tests' points and earns them only if **all** of its tests

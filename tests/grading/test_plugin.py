@@ -25,7 +25,9 @@ def pytest_configure(config):
 """
 
 
-def _run(tmp_path: Path, tests: str, select: str = "") -> tuple[int, str, dict | None]:
+def _run(
+    tmp_path: Path, tests: str, select: str = "", impl: Path | None = None
+) -> tuple[int, str, dict | None]:
     (tmp_path / "conftest.py").write_text(CONFTEST, encoding="utf-8")
     (tmp_path / "test_graded.py").write_text(textwrap.dedent(tests), encoding="utf-8")
     report = tmp_path / "report.json"
@@ -35,6 +37,8 @@ def _run(tmp_path: Path, tests: str, select: str = "") -> tuple[int, str, dict |
         "DLCOURSE_GRADE_SELECT": select,
         "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
     }
+    if impl is not None:
+        env["DLCOURSE_IMPL"] = str(impl)
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", str(tmp_path), "-q", "-p", "no:cacheprovider"],
         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
@@ -57,6 +61,10 @@ def test_report_outcomes_and_skip_xfail_guard(tmp_path: Path) -> None:
         @ex("m.a", points=1)
         def test_fail():
             raise NotImplementedError("exercise m.a")
+
+        @ex("m.e", points=1)
+        def test_check_fails():
+            assert 1 + 1 == 3, "sum: expected 3, got 2"
 
         @ex("m.b", points=1, depends=["m.a"])
         def test_skip():
@@ -84,6 +92,7 @@ def test_report_outcomes_and_skip_xfail_guard(tmp_path: Path) -> None:
     assert "test_ungraded" not in tests
     assert tests["test_pass"]["outcome"] == "passed"
     assert tests["test_fail"]["message"] == "NotImplementedError: exercise m.a"
+    assert tests["test_check_fails"]["message"] == "sum: expected 3, got 2"
     assert tests["test_skip"]["outcome"] == "failed"
     assert "may not be skipped" in tests["test_skip"]["message"]
     assert tests["test_xfail"]["outcome"] == "failed"
@@ -96,7 +105,7 @@ def test_report_outcomes_and_skip_xfail_guard(tmp_path: Path) -> None:
     assert table.splitlines()[0].split(maxsplit=3) == [
         "m.a", "0/3", "FAIL", "NotImplementedError: exercise m.a  [test_fail]"
     ]
-    assert table.splitlines()[-1].split() == ["TOTAL", "0/6", "(0%)"]
+    assert table.splitlines()[-1].split() == ["TOTAL", "0/7", "(0%)"]
 
 
 def test_selection_by_module_and_id(tmp_path: Path) -> None:
@@ -130,6 +139,8 @@ def test_selection_by_module_and_id(tmp_path: Path) -> None:
         ('"m.a", points=1, depends=["m.nope"]', "depends on unknown exercises"),
         ('"m.a", points=1, depends="m.a"', "depends: expected a list"),
         ('"m.a", points=1, depends=["m.a"]', "cannot depend on itself"),
+        ('"m.a", points=1, forbid="dlcourse.optim.Adam"', "forbid: expected a list"),
+        ('"m.a", points=1, forbid=["dlcourse.optim.Adamm"]', "'dlcourse.optim.Adamm' names no"),
     ],
 )
 def test_malformed_markers_are_usage_errors(tmp_path: Path, marker: str, match: str) -> None:
@@ -144,6 +155,68 @@ def test_malformed_markers_are_usage_errors(tmp_path: Path, marker: str, match: 
         """,
     )
     assert code == 4 and match in out, out
+
+
+def test_forbid_applies_to_every_test_of_the_exercise(tmp_path: Path) -> None:
+    impl = tmp_path / "impl"
+    impl.mkdir()
+    (impl / "m.py").write_text(
+        "from dlcourse import losses, optim\n\n\n"
+        "def ce(z, y):\n    return losses.softmax_cross_entropy(z, y)[0]\n\n\n"
+        "def adam(params):\n    return optim.Adam(params)\n",
+        encoding="utf-8",
+    )
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    code, out, report = _run(
+        suite,
+        """
+        import numpy as np
+        import pytest
+
+        from dlcourse import losses
+        from dlcourse.grading import load_impl
+        from dlcourse.nn import Parameter
+
+        Z, Y = np.zeros((2, 3)), np.array([0, 1])
+
+
+        @pytest.mark.exercise("m.ce", points=1,
+                              forbid=["dlcourse.losses.softmax_cross_entropy"])
+        def test_ce_named():
+            load_impl("m").ce(Z, Y)
+
+
+        @pytest.mark.exercise("m.ce", points=1)
+        def test_ce_unmarked_test_of_the_same_exercise():
+            load_impl("m").ce(Z, Y)
+
+
+        @pytest.mark.exercise("m.ce", points=1)
+        def test_the_test_keeps_the_real_function():
+            load_impl("m")
+            assert losses.softmax_cross_entropy(Z, Y)[0] == pytest.approx(np.log(3))
+
+
+        @pytest.mark.exercise("m.adam", points=1)
+        def test_other_exercise_is_not_affected():
+            load_impl("m").ce(Z, Y)
+            load_impl("m").adam([Parameter(np.zeros(2))])
+        """,
+        impl=impl,
+    )
+    assert report is not None, out
+    tests = {k.rsplit("::", 1)[1]: v for k, v in report["tests"].items()}
+    forbidden = (
+        "ForbiddenError: implement this yourself: exercise m.ce may not call "
+        "dlcourse.losses.softmax_cross_entropy"
+    )
+    assert tests["test_ce_named"]["message"] == forbidden
+    assert tests["test_ce_unmarked_test_of_the_same_exercise"]["message"] == forbidden
+    assert tests["test_the_test_keeps_the_real_function"]["outcome"] == "passed"
+    assert tests["test_other_exercise_is_not_affected"]["outcome"] == "passed"
+    assert tests["test_ce_named"]["forbid"] == ["dlcourse.losses.softmax_cross_entropy"]
+    assert tests["test_other_exercise_is_not_affected"]["forbid"] == []
 
 
 def test_skip_marks_on_graded_tests_are_usage_errors(tmp_path: Path) -> None:
