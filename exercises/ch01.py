@@ -16,6 +16,8 @@ Conventions used below:
   ``(N, D)`` and ``y`` shape ``(N,)`` (or ``(N, K)``); ``x_n = X[n]`` has shape ``(D,)``.
 - Labels are integer class ids; in binary problems ``positive`` names the positive class.
 - Nothing here may modify the caller's arrays: build new arrays instead.
+- Write the metrics yourself: while a metric exercise is graded, the matching function of
+  ``dlcourse.metrics`` raises "implement this yourself" when your code calls it.
 """
 
 from __future__ import annotations

@@ -13,16 +13,21 @@ Conventions (those of ``dlcourse.nn.Linear``): a batch is stored as rows, ``X`` 
 ``(N, D)``; a layer computes ``Z = A @ W + b`` with ``W`` of shape ``(D_in, D_out)`` and ``b`` of
 shape ``(D_out,)`` (the notes' ``z = W a + b`` with the notes' ``W`` transposed). The loss of a
 classifier is the softmax cross-entropy averaged over the batch, so ∂L/∂logits = (p − onehot)/N.
-Nothing here may modify the caller's arrays.
+Nothing here may modify the caller's arrays. Back-propagate by hand: while those exercises
+are graded, the package's layers (``dlcourse.nn.Linear`` and its kernels), its softmax
+cross-entropy and the automatic differentiation of ``dlcourse.autograd`` raise "implement
+this yourself" when your code calls them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 
 from dlcourse import functional as F
+from dlcourse.nn.activation import ACTIVATIONS as REGISTRY
 
 __all__ = [
     "ACTIVATIONS",
@@ -40,14 +45,14 @@ __all__ = [
 
 ArrayFn = Callable[[np.ndarray], np.ndarray]
 
-#: Activation names accepted below, each mapped to ``(f, f_grad)`` from ``dlcourse.functional``
-#: (``f_grad(z)`` is f'(z) evaluated at the pre-activation ``z``).
+#: Activation names accepted below, each mapped to ``(f, f_grad)`` with the default
+#: parameters of the package's one registry :data:`dlcourse.nn.activation.ACTIVATIONS`
+#: (``f_grad(z)`` is f'(z) evaluated at the pre-activation ``z``; LeakyReLU's slope is 0.01,
+#: ELU's α is 1). Activations with a trained parameter (PReLU) are left out.
 ACTIVATIONS: dict[str, tuple[ArrayFn, ArrayFn]] = {
-    "sigmoid": (F.sigmoid, F.sigmoid_grad),
-    "tanh": (F.tanh, F.tanh_grad),
-    "relu": (F.relu, F.relu_grad),
-    "leaky_relu": (F.leaky_relu, F.leaky_relu_grad),  # negative slope γ = 0.01
-    "elu": (F.elu, F.elu_grad),  # α = 1
+    name: (partial(spec.f, **spec.params), partial(spec.grad, **spec.params))
+    for name, spec in REGISTRY.items()
+    if not spec.learnable
 }
 
 

@@ -15,6 +15,10 @@ Conventions (ARCHITECTURE.md): a batch is a row per sample, ``x`` of shape (N, D
 shape (D, M) so ``y = x @ W + b`` is the notes' ``z = W a + b`` transposed. ``backward``
 *adds* (``+=``) into ``Parameter.grad``. Never modify an array you are given.
 
+Write each piece yourself: while an exercise is graded, the package's own version of it
+(``dlcourse.nn.Linear``, ``dlcourse.optim.SGD``, ``dlcourse.losses.softmax_cross_entropy``,
+``dlcourse.train.fit``, ...) raises "implement this yourself" when your code calls it.
+
 Grade your work with ``dlcourse grade lab1`` (or one exercise: ``dlcourse grade
 lab1.softmax_ce``).
 """

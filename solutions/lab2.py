@@ -15,6 +15,11 @@ lab does not depend on your lab 1. An activation layer works on any shape S and 
 same shape; ``backward(dout)`` returns ``dx = dout ⊙ f'(x)``. Keep what ``backward`` needs as
 an attribute in ``forward``. Never modify an array you are given.
 
+Write each piece yourself: while an exercise is graded, the package's own version of it
+(``dlcourse.functional.relu`` and ``relu_grad``, ``dlcourse.nn.ReLU``, the registry
+``dlcourse.nn.activation.ACTIVATIONS``, ``dlcourse.optim.Adam``, ``dlcourse.train.fit``, ...)
+raises "implement this yourself" when your code calls it.
+
 Grade your work with ``dlcourse grade lab2``.
 """
 
