@@ -15,6 +15,7 @@ from dlcourse.losses import MSELoss
 from dlcourse.models.mlp import MLP
 from dlcourse.nn.activation import ACTIVATIONS
 from dlcourse.optim import Adam
+from dlcourse.optim.schedules import CosineDecay
 from dlcourse.widgets._common import _check_range, _new_axes, _show_in
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -107,7 +108,7 @@ def fit_universal_approximation(
     net[0].W.data[...] = gen.uniform(-3.0, 3.0, size=(1, H))
     net[0].b.data[...] = gen.uniform(-3.0, 3.0, size=H)
     opt = Adam(net.parameters(), lr=lr0)
-    opt.schedule = lambda t: lr0 * 0.5 * (1.0 + math.cos(math.pi * min(t, n_steps) / n_steps))
+    opt.schedule = CosineDecay(lr0, n_steps)
     loss_fn = MSELoss()
     xb = x_train[:, None].astype(np.float32)
     yb = y_train[:, None].astype(np.float32)
