@@ -276,7 +276,8 @@ MUTANTS: list[Mutant] = [
            "        for p in self.params:\n            p.data -= self.lr * (p.grad + self",
            "        from dlcourse import optim\n\n"
            "        if not hasattr(self, 'reference'):\n"
-           "            self.reference = optim.SGD(self.params, self.lr, self.weight_decay)\n"
+           "            self.reference = optim.SGD(self.params, self.lr,\n"
+           "                                       weight_decay=self.weight_decay)\n"
            "        self.reference.step()\n"
            "        for p in []:\n            p.data -= self.lr * (p.grad + self",
            "dlcourse.optim.SGD"),
@@ -347,9 +348,12 @@ MUTANTS: list[Mutant] = [
     _calls("lab2.relu", "lab2.py", "        return dout * (self.x > 0)\n",
            "        from dlcourse.functional import relu_grad\n\n"
            "        return dout * relu_grad(self.x)\n", "dlcourse.functional.relu_grad"),
-    _calls("lab2.relu", "lab2.py", "        self.x = x\n        return np.maximum(x, 0.0)\n",
-           "        import dlcourse.nn as nn\n\n        self.reference = nn.ReLU()\n"
-           "        return self.reference(x)\n", "dlcourse.nn.ReLU"),
+    Mutant("lab2.relu", "lab2.py", [
+        ("        self.x = x\n        return np.maximum(x, 0.0)\n",
+         "        import dlcourse.nn as nn\n\n        self.reference = nn.ReLU()\n"
+         "        return self.reference(x)\n"),
+        ("        return dout * (self.x > 0)\n", "        return self.reference.backward(dout)\n"),
+    ], "may not call " + re.escape("dlcourse.nn.ReLU") + "$"),
     _calls("lab2.sigmoid", "lab2.py", _SIGMOID_FWD,
            "        from dlcourse import functional as F\n\n        self.out = F.sigmoid(x)\n",
            "dlcourse.functional.sigmoid"),
