@@ -1,9 +1,34 @@
-.PHONY: book test exercises clean
+.PHONY: book test quick chapter times ci exercises clean
+
+# The README's two commands.
 book:
 	jupyter-book build . -W --keep-going
 test:
 	pytest
+
+# The developer's loop: build in quick mode (every notebook executes once), then the tests,
+# which check the build's executed notebooks instead of executing them again.
+quick:
+	DLCOURSE_QUICK=1 jupyter-book build . -W --keep-going
+	pytest
+
+# One chapter alone, e.g. `make chapter CH=book/02_feedforward` (into _build/chapter).
+CH ?= book/01_basics
+chapter:
+	mkdir -p _build
+	python tools/toc_subset.py $(CH) -o _build/toc-chapter.yml
+	jupyter-book build . --toc _build/toc-chapter.yml --path-output _build/chapter -W --keep-going
+
+# How long the last build took to execute each notebook.
+times:
+	python tools/notebook_times.py _build
+
+# What CI runs (fresh virtual environments; several minutes).
+ci:
+	bash .ci/run
+
 exercises:
 	python -m dlcourse.grading.make_exercises
+
 clean:
 	rm -rf _build

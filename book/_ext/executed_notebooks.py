@@ -275,4 +275,5 @@ def setup(app: Any) -> dict[str, Any]:
     # After jupyter-book's own config handling, before myst-nb reads the cache path.
     app.connect("config-inited", _on_config_inited, priority=900)
     app.connect("doctree-read", _on_doctree_read)
-    return {"version": "1", "parallel_read_safe": False, "parallel_write_safe": True}
+    # Handlers keep no state in the environment: safe in parallel reads (sphinx -j).
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
