@@ -92,3 +92,24 @@ def test_chapter_one_of_the_real_book_can_be_built_alone() -> None:
     assert any("lab1" in f for f in files), files  # the page that loads MNIST
     for entry in [sub["root"], *files]:
         assert any((ROOT / f"{entry}{ext}").is_file() for ext in (".md", ".ipynb")), entry
+
+
+notebook_times = _tool("notebook_times")
+
+
+def test_notebook_times_lists_the_build_records_slowest_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = tmp_path / "jupyter_execute" / "book" / "ch"
+    base.mkdir(parents=True)
+    for name, runtime in [("fast", 1.5), ("slow", 130.0), ("unknown", None)]:
+        (base / f"{name}.execution.json").write_text(
+            f'{{"mode": "quick", "runtime_s": {"null" if runtime is None else runtime}}}'
+        )
+    rows = notebook_times.notebook_times(tmp_path)
+    assert [r[0] for r in rows] == ["book/ch/slow", "book/ch/fast", "book/ch/unknown"]
+    assert notebook_times.main([str(tmp_path), "--budget", "120"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "OVER the 120 s budget" in out[0] and "book/ch/slow" in out[0]
+    assert "OVER" not in out[1]
+    assert out[-1].split()[:2] == ["131.5", "s"]
