@@ -16,6 +16,7 @@ from dlcourse.nn.activation import (
     Swish,
     Tanh,
 )
+from dlcourse.nn.conv import Conv2d, col2im, corr2d, im2col
 from dlcourse.nn.dropout import Dropout
 from dlcourse.nn.linear import Linear
 from dlcourse.nn.maxout import Maxout
@@ -48,5 +49,9 @@ __all__ = [
     "BatchNorm2d",
     "LayerNorm",
     "WeightNormLinear",
+    "Conv2d",
+    "corr2d",
+    "im2col",
+    "col2im",
 ]
 
