@@ -189,8 +189,8 @@ def binary_cross_entropy_with_logits(logits: object, y: object) -> tuple[float, 
     return loss, ((F.sigmoid(z) - t) / n).astype(z.dtype, copy=False)
 
 
-def softmax_cross_entropy(logits: object, y: object, *, ignore_index: int = -100
-                          ) -> tuple[float, np.ndarray]:
+def softmax_cross_entropy(logits: object, y: object, *, ignore_index: int = -100,
+                          label_smoothing: float = 0.0) -> tuple[float, np.ndarray]:
     """Softmax cross-entropy −(1/M) Σ_i log softmax(z_i)_{y_i}; gradient (p − onehot(y))/M.
 
     Args:
@@ -200,6 +200,11 @@ def softmax_cross_entropy(logits: object, y: object, *, ignore_index: int = -100
             or equal to ``ignore_index``.
         ignore_index: target value marking a position to skip (padding), as in PyTorch
             (default −100): it adds nothing to the loss and gets a zero gradient row.
+        label_smoothing: ε in [0, 1], PyTorch's definition: the target of a position is the
+            distribution q = (1 − ε)·onehot(y) + ε/C instead of onehot(y), so the loss is
+            −(1/M) Σ_i Σ_c q_ic log p_ic = (1 − ε)·CE + ε·(1/M) Σ_i (−(1/C) Σ_c log p_ic) and
+            the gradient (p − q)/M. A regulariser (chapter 3): the model is no longer pushed to
+            make one logit infinitely larger than the others.
 
     The sum runs over the M positions whose target is not ``ignore_index`` and the mean
     divides by M (PyTorch's ``reduction="mean"``); for (N, C) without padding M = N. When
@@ -207,15 +212,17 @@ def softmax_cross_entropy(logits: object, y: object, *, ignore_index: int = -100
     instead, since a NaN loss would only surface later as a NaN parameter. Uses the stable
     log-softmax; the gradient has the logits' shape and dtype.
     """
-    loss, dlogits, _ = _softmax_cross_entropy(logits, y, ignore_index)
+    loss, dlogits, _ = _softmax_cross_entropy(logits, y, ignore_index, label_smoothing)
     return loss, dlogits
 
 
-def _softmax_cross_entropy(logits: object, y: object, ignore_index: int
+def _softmax_cross_entropy(logits: object, y: object, ignore_index: int,
+                           label_smoothing: float = 0.0
                            ) -> tuple[float, np.ndarray, np.ndarray]:
     """``(loss, dlogits, probs)``: the work of :func:`softmax_cross_entropy`."""
     z = _batch("logits", logits, 2, "(N, C) or (N, ..., C)")
     ignore_index = V.check_int("ignore_index", ignore_index)
+    eps = V.check_probability("label_smoothing", label_smoothing)
     c = z.shape[-1]
     labels = _class_targets(y, z.shape[:-1], c, ignore_index).reshape(-1)
     logp = F.log_softmax(z.reshape(-1, c), axis=1)  # (M_all, C)
@@ -234,8 +241,15 @@ def _softmax_cross_entropy(logits: object, y: object, ignore_index: int
         cols = labels[rows]
         dlogits[~keep] = 0.0
     m = rows.size
-    loss = -float(np.sum(logp[rows, cols])) / m
-    dlogits[rows, cols] -= 1.0
+    nll = -float(np.sum(logp[rows, cols]))
+    if eps == 0.0:
+        loss = nll / m
+        dlogits[rows, cols] -= 1.0
+    else:  # target q = (1 − ε) onehot + ε/C at the kept rows
+        smooth = -float(np.sum(logp[rows])) / c
+        loss = ((1.0 - eps) * nll + eps * smooth) / m
+        dlogits[rows, cols] -= 1.0 - eps
+        dlogits[rows] -= eps / c
     dlogits /= m
     return loss, dlogits.reshape(z.shape), probs.reshape(z.shape)
 
@@ -341,17 +355,21 @@ class CrossEntropyLoss(_Loss):
 
     Args:
         ignore_index: target value to skip (padding), default −100 as in PyTorch.
+        label_smoothing: ε in [0, 1] (default 0): targets (1 − ε)·onehot + ε/C, as PyTorch's
+            ``CrossEntropyLoss(label_smoothing=ε)``; see :func:`softmax_cross_entropy`.
 
     Extra attribute after a call: ``probs`` = softmax(logits) over the last axis (the
     logits' shape, also at ignored positions); ``grad`` = (probs − onehot(y))/M with zero
-    rows at ignored positions, M = the number of non-ignored positions. (PyTorch's
-    ``label_smoothing`` is not implemented; it would be a keyword argument here.)
+    rows at ignored positions, M = the number of non-ignored positions (with label
+    smoothing, (probs − q)/M).
     """
 
-    def __init__(self, *, ignore_index: int = -100) -> None:
+    def __init__(self, *, ignore_index: int = -100, label_smoothing: float = 0.0) -> None:
         super().__init__()
         self.ignore_index = V.check_int("ignore_index", ignore_index)
+        self.label_smoothing = V.check_probability("label_smoothing", label_smoothing)
 
     def _loss(self, pred: object, y: object) -> tuple[float, np.ndarray]:
-        loss, grad, self.probs = _softmax_cross_entropy(pred, y, self.ignore_index)
+        loss, grad, self.probs = _softmax_cross_entropy(pred, y, self.ignore_index,
+                                                        self.label_smoothing)
         return loss, grad

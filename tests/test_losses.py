@@ -418,3 +418,85 @@ def test_element_wise_losses_sum_over_non_batch_axes() -> None:
         flat_loss, flat_grad = fn(arg.reshape(N, -1), t.reshape(N, -1))
         assert loss == pytest.approx(flat_loss, rel=1e-14)
         np.testing.assert_array_equal(grad, flat_grad.reshape(grad.shape))
+
+
+# ---- label smoothing (chapter 3) -----------------------------------------------------------------
+
+
+def _torch_smoothed_ce(torch, z, y, eps, ignore_index=PAD):
+    """PyTorch's cross-entropy with label smoothing; logits (N, ..., C) -> classes on axis 1."""
+    tf = torch.nn.functional
+    zt = z.movedim(-1, 1) if z.ndim > 2 else z
+    return tf.cross_entropy(zt, torch.tensor(y), ignore_index=ignore_index, label_smoothing=eps)
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.1, 0.37, 1.0])
+@pytest.mark.parametrize("case", ["flat", "sequence", "padded"])
+def test_label_smoothing_matches_torch(eps: float, case: str) -> None:
+    torch = pytest.importorskip("torch")
+    r = rng(40)
+    if case == "flat":
+        z, y = r.normal(size=(N, C)) * 2, r.integers(0, C, size=N)
+    else:
+        z, y = r.normal(size=(N, T, C)) * 2, r.integers(0, C, size=(N, T))
+        if case == "padded":
+            y[r.random((N, T)) < 0.3] = PAD
+            y[0, 0] = PAD
+    loss, grad = L.softmax_cross_entropy(z, y, label_smoothing=eps)
+    ref_loss, ref_grad = torch_value_and_grad(
+        torch, lambda zt: _torch_smoothed_ce(torch, zt, y, eps), z)
+    assert loss == pytest.approx(ref_loss, rel=1e-12, abs=1e-12)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("eps", [0.05, 0.5])
+def test_label_smoothing_grad_matches_finite_differences(eps: float) -> None:
+    r = rng(41)
+    z, y = r.normal(size=(4, 3, C)), r.integers(0, C, size=(4, 3))
+    y[1, 2] = PAD
+    _, grad = L.softmax_cross_entropy(z, y, label_smoothing=eps)
+    num = finite_difference_grad(lambda v: L.softmax_cross_entropy(v, y, label_smoothing=eps)[0], z)
+    assert rel_err(grad, num) < 1e-8
+    assert np.all(grad[1, 2] == 0.0)
+
+
+def test_label_smoothing_hand_computed() -> None:
+    # Equal logits: p = 1/C for every class, so −Σ q log p = log C for any target q.
+    z, y = np.zeros((3, 4)), np.array([0, 1, 3])
+    for eps in (0.0, 0.2, 1.0):
+        loss, grad = L.softmax_cross_entropy(z, y, label_smoothing=eps)
+        assert loss == pytest.approx(math.log(4.0))
+        # grad = (p − q)/N with q = (1 − ε) onehot + ε/4: target entry (0.25 − 1 + 0.75ε)/3
+        assert grad[0, 0] == pytest.approx((0.25 - (1 - eps) - eps / 4) / 3)
+        assert grad[0, 1] == pytest.approx((0.25 - eps / 4) / 3)
+    # Two classes, logits (0, log 3): p = (1/4, 3/4); y = 1, ε = 0.2: q = (0.1, 0.9).
+    loss, _ = L.softmax_cross_entropy(np.array([[0.0, math.log(3.0)]]), [1], label_smoothing=0.2)
+    assert loss == pytest.approx(-(0.1 * math.log(0.25) + 0.9 * math.log(0.75)))
+
+
+def test_label_smoothing_keeps_float32_and_class_matches_functional() -> None:
+    r = rng(42)
+    z, y = r.normal(size=(N, C)).astype(np.float32), r.integers(0, C, size=N)
+    crit = L.CrossEntropyLoss(label_smoothing=0.1)
+    loss = crit(z, y)
+    f_loss, f_grad = L.softmax_cross_entropy(z, y, label_smoothing=0.1)
+    assert loss == f_loss
+    assert crit.backward().dtype == np.float32
+    np.testing.assert_array_equal(crit.backward(), f_grad)
+    assert crit.label_smoothing == 0.1
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "match"),
+    [
+        (lambda: L.softmax_cross_entropy(np.zeros((2, 3)), [0, 1], label_smoothing=1.5),
+         ValueError, r"label_smoothing: expected a value in \[0, 1\], got 1.5"),
+        (lambda: L.softmax_cross_entropy(np.zeros((2, 3)), [0, 1], label_smoothing=-0.1),
+         ValueError, "label_smoothing"),
+        (lambda: L.CrossEntropyLoss(label_smoothing="0.1"), TypeError,
+         "label_smoothing: expected a real number"),
+    ],
+)
+def test_label_smoothing_bad_values_raise(call, exc, match) -> None:
+    with pytest.raises(exc, match=match):
+        call()
