@@ -4,11 +4,20 @@ Mini-batch SGD looks at the training set ``batch_size`` samples at a time; with
 ``shuffle=True`` each epoch visits the samples in a new random order, drawn from the
 loader's own ``np.random.Generator`` (so two loaders built with the same seed produce the
 same sequence of epochs, and nothing touches numpy's global random state).
+
+``transform=fn`` applies ``fn(xb)`` to every input batch as it is yielded (data augmentation,
+chapter 3; :mod:`dlcourse.data.transforms`): once per batch, vectorised over its B samples, so
+each epoch sees new random versions of the same images. The random transforms hold their own
+``np.random.Generator`` (their ``rng`` argument), independent of the loader's shuffling
+stream (a transform is a plain callable of the batch, usable outside a loader too); seeding
+both makes a run reproducible. Any callable ``fn(xb) -> xb'`` works (a lambda too); it must
+not modify ``xb`` in place (without shuffling ``xb`` is a view of ``X``) and must keep the
+batch size B.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -28,6 +37,8 @@ class DataLoader:
         shuffle: visit the samples in a new random order each epoch (each ``iter()``).
         drop_last: skip the last, incomplete batch.
         rng: ``np.random.Generator``, int seed or None, used for shuffling.
+        transform: None, or a callable ``fn(xb) -> xb'`` applied to each input batch
+            (B, ...) -> (B, ...) (augmentation); ``yb`` is passed through unchanged.
 
     Iterating yields ``(xb, yb)`` with ``xb`` of shape (B, ...) and ``yb`` of shape (B, ...)
     (``yb`` is None when ``y`` is None). Without shuffling the batches are **views** of ``X``
@@ -48,6 +59,7 @@ class DataLoader:
         shuffle: bool = False,
         drop_last: bool = False,
         rng: np.random.Generator | int | None = None,
+        transform: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         self.X = as_array("X", X)
         if self.X.ndim < 1:
@@ -66,6 +78,12 @@ class DataLoader:
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.rng = as_rng(rng)
+        if transform is not None and not callable(transform):
+            raise TypeError(
+                f"transform: expected a callable fn(xb) -> xb or None, got "
+                f"{type(transform).__name__} {transform!r}"
+            )
+        self.transform = transform
 
     @property
     def num_samples(self) -> int:
@@ -89,10 +107,23 @@ class DataLoader:
                 idx = order[start:stop]
                 xb = self.X[idx]
                 yb = None if self.y is None else self.y[idx]
+            if self.transform is not None:
+                xb = self._apply_transform(xb)
             yield xb, yb
+
+    def _apply_transform(self, xb: np.ndarray) -> np.ndarray:
+        out = self.transform(xb)  # type: ignore[misc]
+        if not isinstance(out, np.ndarray) or out.ndim < 1 or out.shape[0] != xb.shape[0]:
+            got = out.shape if isinstance(out, np.ndarray) else type(out).__name__
+            raise ValueError(
+                f"transform: expected an array with the batch's {xb.shape[0]} samples "
+                f"(shape ({xb.shape[0]}, ...)), got {got}"
+            )
+        return out
 
     def __repr__(self) -> str:
         return (
             f"DataLoader(num_samples={self.num_samples}, batch_size={self.batch_size}, "
-            f"shuffle={self.shuffle}, drop_last={self.drop_last})"
+            f"shuffle={self.shuffle}, drop_last={self.drop_last}"
+            + ("" if self.transform is None else f", transform={self.transform!r}") + ")"
         )

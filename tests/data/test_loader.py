@@ -113,3 +113,45 @@ def test_docstring_example() -> None:
 
     result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 2 and result.failed == 0
+
+
+# ---- transform (augmentation) ----------------------------------------------------------------
+
+
+def test_transform_is_applied_to_each_input_batch_and_not_to_targets() -> None:
+    X, y = _data(10)
+    before = X.copy()
+    calls = []
+
+    def double(xb: np.ndarray) -> np.ndarray:
+        calls.append(len(xb))
+        return xb * 2.0
+
+    loader = DataLoader(X, y, batch_size=4, transform=double)
+    batches = list(loader)
+    assert calls == [4, 4, 2]
+    np.testing.assert_array_equal(np.concatenate([xb for xb, _ in batches]), 2.0 * X)
+    np.testing.assert_array_equal(np.concatenate([yb for _, yb in batches]), y)
+    np.testing.assert_array_equal(X, before)
+    list(loader)
+    assert calls == [4, 4, 2, 4, 4, 2]  # once per batch, every epoch
+
+
+def test_random_transform_gives_new_versions_each_epoch() -> None:
+    from dlcourse.data.transforms import GaussianNoise
+
+    X, y = _data(6)
+    loader = DataLoader(X, y, batch_size=6, transform=GaussianNoise(1.0, rng=0))
+    (a, _), (b, _) = next(iter(loader)), next(iter(loader))
+    assert not np.array_equal(a, b)
+    assert not np.array_equal(a, X)
+
+
+def test_transform_bad_arguments() -> None:
+    X, y = _data(6)
+    with pytest.raises(TypeError, match="transform: expected a callable"):
+        DataLoader(X, y, transform=3)
+    loader = DataLoader(X, y, batch_size=4, transform=lambda xb: xb[:1])
+    with pytest.raises(ValueError, match=r"transform: expected an array with the batch's 4 "
+                                         r"samples \(shape \(4, \.\.\.\)\), got \(1, 3\)"):
+        next(iter(loader))
