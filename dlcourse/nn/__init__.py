@@ -22,6 +22,7 @@ from dlcourse.nn.linear import Linear
 from dlcourse.nn.maxout import Maxout
 from dlcourse.nn.module import Module, Parameter, Sequential, is_grad_enabled, no_grad
 from dlcourse.nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
+from dlcourse.nn.pool import AvgPool2d, MaxPool2d
 from dlcourse.nn.shape import Flatten
 from dlcourse.nn.weight_norm import WeightNormLinear
 
@@ -53,5 +54,7 @@ __all__ = [
     "corr2d",
     "im2col",
     "col2im",
+    "MaxPool2d",
+    "AvgPool2d",
 ]
 

@@ -160,10 +160,6 @@ def _col2im_t(
     return dxp[:, :, ph : ph + H, pw : pw + W].transpose(1, 0, 2, 3)
 
 
-def _check_images(x: np.ndarray, name: str = "x") -> None:
-    check_ndim(name, x, 4, "(N, C, H, W)")
-
-
 def im2col(
     x: object,
     kernel_size: int | tuple[int, int],
@@ -181,7 +177,7 @@ def im2col(
         so ``cols @ W.reshape(F, -1).T`` is the convolution with weights W (F, C, kh, kw).
     """
     x = as_float_array("x", x)
-    _check_images(x)
+    check_ndim("x", x, 4, "(N, C, H, W)")
     k, s, p, out = _geometry(x.shape, kernel_size, stride, padding)
     N, C = x.shape[:2]
     win = _windows(_pad(x, *p), k, s, out)  # (N, C, OH, OW, kh, kw)
@@ -257,9 +253,7 @@ def conv2d_forward(
     Returns:
         out: (N, F, out_h, out_w), C-contiguous, and the :class:`Conv2dCache`.
     """
-    N = x.shape[0]
-    F = W.shape[0]
-    k = W.shape[2:]
+    N, F, k = x.shape[0], W.shape[0], W.shape[2:]
     out_hw = (
         conv_output_size(x.shape[2], k[0], stride[0], padding[0]),
         conv_output_size(x.shape[3], k[1], stride[1], padding[1]),
@@ -362,7 +356,7 @@ class Conv2d(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: (N, in_channels, H, W) -> (N, out_channels, out_h, out_w), in the layer's dtype."""
         x = as_float_array("x", x)
-        _check_images(x)
+        check_ndim("x", x, 4, "(N, C, H, W)")
         if x.shape[1] != self.in_channels:
             raise ValueError(
                 f"x: expected shape (N, in_channels, H, W) = (N, {self.in_channels}, H, W), "
@@ -381,12 +375,9 @@ class Conv2d(Module):
         cache: Conv2dCache = self._peek_cache()
         dout = as_float_array("dout", dout, allow_nan=True)
         N, _, H, W = cache.x_shape
-        want = (
-            N,
-            self.out_channels,
-            conv_output_size(H, self.kernel_size[0], self.stride[0], self.padding[0]),
-            conv_output_size(W, self.kernel_size[1], self.stride[1], self.padding[1]),
-        )
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        OH, OW = conv_output_size(H, kh, sh, ph), conv_output_size(W, kw, sw, pw)
+        want = (N, self.out_channels, OH, OW)
         if dout.shape != want:
             raise ValueError(f"dout: expected shape {want} (the forward output), got {dout.shape}")
         self._caches.pop()
