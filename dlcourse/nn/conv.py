@@ -286,7 +286,7 @@ def conv2d_backward(
     d2 = dout.transpose(1, 0, 2, 3).reshape(F, -1)  # (F, N·OH·OW)
     dx = dW = db = None
     if need_dW:
-        dW = (d2 @ cache.cols.T).reshape(W.shape)
+        dW = (cache.cols @ d2.T).T.reshape(W.shape)  # (CKK, F) product: faster in OpenBLAS
         db = d2.sum(axis=1) if cache.has_bias else None
     if need_dx:
         dcols = W.reshape(F, -1).T @ d2  # (CKK, N·OH·OW)
