@@ -24,6 +24,8 @@ Speed (see ARCHITECTURE.md): internally the layer uses the transposed layout
 zero-padded copy with one transpose-reshape copy, and one GEMM; ``col2im`` loops over the
 kh·kw kernel offsets only, adding strided slices. There is no Python loop over pixels or batch
 elements. ``Conv2d(...).backward(dout, need_dx=False)`` skips ``col2im`` (the first layer).
+The layer reuses its large work arrays between calls (``dlcourse.nn._conv_utils.Workspace``);
+the plain kernels allocate unless given one.
 """
 
 from __future__ import annotations
@@ -35,8 +37,19 @@ import numpy as np
 
 from dlcourse import init as _init
 from dlcourse._validate import as_float_array, as_rng, check_choice, check_int, check_ndim
+from dlcourse.nn._conv_utils import (
+    Pair,
+    Workspace,
+    _col2im_t,
+    _cols_t,
+    _geometry,
+    _pad,
+    _windows,
+    conv_output_size,
+    pair,
+)
 from dlcourse.nn.linear import INITS
-from dlcourse.nn.module import Module, Parameter
+from dlcourse.nn.module import Module, Parameter, is_grad_enabled
 
 __all__ = [
     "Conv2d",
@@ -49,47 +62,6 @@ __all__ = [
     "col2im",
     "pair",
 ]
-
-Pair = tuple[int, int]
-
-
-def pair(name: str, value: int | tuple[int, int], minimum: int = 0) -> Pair:
-    """An int ``k`` -> ``(k, k)``; a pair of ints is kept (as PyTorch's ``kernel_size`` etc.)."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{name}: expected an int or a pair of ints, got {value!r}")
-        a, b = value
-    else:
-        a = b = value
-    for v in (a, b):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise TypeError(f"{name}: expected an int or a pair of ints, got {value!r}")
-        if v < minimum:
-            raise ValueError(f"{name}: expected values >= {minimum}, got {value!r}")
-    return int(a), int(b)
-
-
-def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
-    """``⌊(size − kernel + 2·padding) / stride⌋ + 1`` (one spatial axis)."""
-    return (size - kernel + 2 * padding) // stride + 1
-
-
-def _geometry(
-    shape: tuple[int, ...], kernel_size: object, stride: object, padding: object
-) -> tuple[Pair, Pair, Pair, Pair]:
-    """Validated ``(kernel, stride, padding, (out_h, out_w))`` for an input of ``shape``."""
-    kh, kw = pair("kernel_size", kernel_size, minimum=1)  # type: ignore[arg-type]
-    sh, sw = pair("stride", stride, minimum=1)  # type: ignore[arg-type]
-    ph, pw = pair("padding", padding, minimum=0)  # type: ignore[arg-type]
-    H, W = shape[-2:]
-    if H + 2 * ph < kh or W + 2 * pw < kw:
-        raise ValueError(
-            f"kernel_size: expected at most the padded input size {(H + 2 * ph, W + 2 * pw)}, "
-            f"got {(kh, kw)}"
-        )
-    out = (conv_output_size(H, kh, sh, ph), conv_output_size(W, kw, sw, pw))
-    return (kh, kw), (sh, sw), (ph, pw), out
-
 
 def corr2d(X: object, K: object) -> np.ndarray:
     """The didactic 2-D cross-correlation (one channel, stride 1, no padding), as in the notes.
@@ -118,46 +90,6 @@ def corr2d(X: object, K: object) -> np.ndarray:
         for j in range(Y.shape[1]):
             Y[i, j] = (X[i : i + kh, j : j + kw] * K).sum()
     return Y
-
-
-def _pad(x: np.ndarray, ph: int, pw: int, fill: float = 0.0) -> np.ndarray:
-    """x (..., H, W) padded by ``ph``/``pw`` on each side with ``fill`` (x itself if no padding)."""
-    if ph == 0 and pw == 0:
-        return x
-    H, W = x.shape[-2:]
-    xp = np.full(x.shape[:-2] + (H + 2 * ph, W + 2 * pw), fill, dtype=x.dtype)
-    xp[..., ph : ph + H, pw : pw + W] = x
-    return xp
-
-
-def _windows(xp: np.ndarray, k: Pair, s: Pair, out: Pair) -> np.ndarray:
-    """Strided view (N, C, out_h, out_w, kh, kw) of the windows of the padded input (no copy)."""
-    v = np.lib.stride_tricks.sliding_window_view(xp, k, axis=(2, 3))
-    return v[:, :, : (out[0] - 1) * s[0] + 1 : s[0], : (out[1] - 1) * s[1] + 1 : s[1]]
-
-
-def _cols_t(x: np.ndarray, k: Pair, s: Pair, p: Pair, out: Pair) -> np.ndarray:
-    """The internal layout: columns (C·kh·kw, N·out_h·out_w), one copy of the windows."""
-    N, C = x.shape[:2]
-    win = _windows(_pad(x, *p), k, s, out)  # (N, C, OH, OW, kh, kw)
-    return win.transpose(1, 4, 5, 0, 2, 3).reshape(C * k[0] * k[1], N * out[0] * out[1])
-
-
-def _col2im_t(
-    dcols: np.ndarray, x_shape: tuple[int, ...], k: Pair, s: Pair, p: Pair, out: Pair
-) -> np.ndarray:
-    """Inverse-add of :func:`_cols_t`: dcols (C·kh·kw, N·OH·OW) -> (N, C, H, W), overlaps added.
-
-    Loops over the kh·kw kernel offsets; each adds one strided slice of the padded image.
-    """
-    N, C, H, W = x_shape
-    (kh, kw), (sh, sw), (ph, pw), (OH, OW) = k, s, p, out
-    d = dcols.reshape(C, kh, kw, N, OH, OW)
-    dxp = np.zeros((C, N, H + 2 * ph, W + 2 * pw), dtype=dcols.dtype)
-    for u in range(kh):
-        for v in range(kw):
-            dxp[:, :, u : u + sh * (OH - 1) + 1 : sh, v : v + sw * (OW - 1) + 1 : sw] += d[:, u, v]
-    return dxp[:, :, ph : ph + H, pw : pw + W].transpose(1, 0, 2, 3)
 
 
 def im2col(
@@ -216,7 +148,7 @@ def col2im(
             f"got {cols.shape}"
         )
     dcols_t = cols.reshape(N, out[0], out[1], C, k[0], k[1]).transpose(3, 4, 5, 0, 1, 2)
-    return np.ascontiguousarray(_col2im_t(dcols_t, shape, k, s, p, out))
+    return _col2im_t(dcols_t, shape, k, s, p, out)
 
 
 @dataclass
@@ -243,12 +175,14 @@ def conv2d_forward(
     b: np.ndarray | None,
     stride: Pair = (1, 1),
     padding: Pair = (0, 0),
+    ws: Workspace | None = None,
 ) -> tuple[np.ndarray, Conv2dCache]:
     """Cross-correlation of ``x`` with ``W`` plus ``b`` (PyTorch's ``conv2d``), by im2col + GEMM.
 
     Args:
         x: (N, C, H, W); W: (F, C, kh, kw); b: (F,) or None; stride, padding: pairs. Same float
-            dtype; not validated (the :class:`Conv2d` module validates).
+            dtype; not validated (the :class:`Conv2d` module validates). ws: the layer's
+            reusable buffers (``dlcourse.nn._workspace``), or None to allocate.
 
     Returns:
         out: (N, F, out_h, out_w), C-contiguous, and the :class:`Conv2dCache`.
@@ -258,17 +192,22 @@ def conv2d_forward(
         conv_output_size(x.shape[2], k[0], stride[0], padding[0]),
         conv_output_size(x.shape[3], k[1], stride[1], padding[1]),
     )
-    cols = _cols_t(x, k, stride, padding, out_hw)  # (CKK, N·OH·OW)
-    out = W.reshape(F, -1) @ cols  # (F, N·OH·OW)
+    cols = _cols_t(x, k, stride, padding, out_hw, ws)  # (CKK, N·OH·OW)
+    if ws is None:
+        gemm = W.reshape(F, -1) @ cols  # (F, N·OH·OW)
+    else:
+        gemm = np.matmul(W.reshape(F, -1), cols, out=ws.scratch("gemm", (F, cols.shape[1]),
+                                                                   x.dtype)[0])
     if b is not None:
-        out += b[:, None]
-    out = np.ascontiguousarray(out.reshape(F, N, *out_hw).transpose(1, 0, 2, 3))
+        gemm += b[:, None]
+    out = np.array(gemm.reshape(F, N, *out_hw).transpose(1, 0, 2, 3), order="C")  # a copy
     cache = Conv2dCache(cols, W, x.shape, tuple(stride), tuple(padding), b is not None)
     return out, cache
 
 
 def conv2d_backward(
-    dout: np.ndarray, cache: Conv2dCache, need_dx: bool = True, need_dW: bool = True
+    dout: np.ndarray, cache: Conv2dCache, need_dx: bool = True, need_dW: bool = True,
+    ws: Workspace | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """Gradients of :func:`conv2d_forward`: ``dW = dout · colsᵀ``, ``db = Σ dout``,
     ``dx = col2im(Wᵀ · dout)``.
@@ -276,6 +215,7 @@ def conv2d_backward(
     Args:
         dout: (N, F, out_h, out_w). cache: from the forward call.
         need_dx: False skips the input gradient (no col2im). need_dW: False skips dW and db.
+        ws: the layer's buffers; the cache's columns go back to its free list.
 
     Returns:
         ``(dx (N, C, H, W) or None, dW (F, C, kh, kw) or None, db (F,) or None)``.
@@ -283,16 +223,26 @@ def conv2d_backward(
     W = cache.W
     F = W.shape[0]
     out_hw = dout.shape[2:]
-    d2 = dout.transpose(1, 0, 2, 3).reshape(F, -1)  # (F, N·OH·OW)
+    F_shape = (F, dout.shape[0], *out_hw)
+    if ws is None:
+        d2 = dout.transpose(1, 0, 2, 3).reshape(F, -1)  # (F, N·OH·OW)
+    else:
+        d2 = ws.scratch("d2", (F, cache.cols.shape[1]), dout.dtype)[0]
+        np.copyto(d2.reshape(F_shape), dout.transpose(1, 0, 2, 3))
     dx = dW = db = None
     if need_dW:
         dW = (cache.cols @ d2.T).T.reshape(W.shape)  # (CKK, F) product: faster in OpenBLAS
         db = d2.sum(axis=1) if cache.has_bias else None
     if need_dx:
-        dcols = W.reshape(F, -1).T @ d2  # (CKK, N·OH·OW)
-        dx = np.ascontiguousarray(
-            _col2im_t(dcols, cache.x_shape, W.shape[2:], cache.stride, cache.padding, out_hw)
-        )
+        W2t = W.reshape(F, -1).T
+        if ws is None:
+            dcols = W2t @ d2  # (CKK, N·OH·OW)
+        else:
+            dcols = np.matmul(W2t, d2, out=ws.scratch("dcols", cache.cols.shape, d2.dtype)[0])
+        k, s, p = W.shape[2:], cache.stride, cache.padding
+        dx = _col2im_t(dcols, cache.x_shape, k, s, p, out_hw, ws)
+    if ws is not None:
+        ws.give(cache.cols)
     return dx, dW, db
 
 
@@ -352,6 +302,7 @@ class Conv2d(Module):
             raise ValueError(f"init: expected an array of shape {shape}, got {W.shape}")
         self.W = Parameter(W.astype(dtype, copy=False))
         self.b = Parameter(np.zeros(self.out_channels, dtype=dtype)) if bias else None
+        self._ws = Workspace()  # reused buffers (speed; see dlcourse.nn._workspace)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: (N, in_channels, H, W) -> (N, out_channels, out_h, out_w), in the layer's dtype."""
@@ -365,8 +316,11 @@ class Conv2d(Module):
         _geometry(x.shape, self.kernel_size, self.stride, self.padding)
         x = x.astype(self.W.data.dtype, copy=False)
         b = self.b.data if self.b is not None else None
-        out, cache = conv2d_forward(x, self.W.data, b, self.stride, self.padding)
-        self._save_cache(cache)
+        out, cache = conv2d_forward(x, self.W.data, b, self.stride, self.padding, self._ws)
+        if is_grad_enabled():
+            self._save_cache(cache)
+        else:  # inference: the columns are not kept, so they can serve the next call
+            self._ws.give(cache.cols)
         return out
 
     def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
@@ -383,7 +337,7 @@ class Conv2d(Module):
         self._caches.pop()
         dout = dout.astype(cache.W.dtype, copy=False)
         need_dW = self.W.requires_grad or (self.b is not None and self.b.requires_grad)
-        dx, dW, db = conv2d_backward(dout, cache, need_dx=need_dx, need_dW=need_dW)
+        dx, dW, db = conv2d_backward(dout, cache, need_dx, need_dW, self._ws)
         if dW is not None and self.W.requires_grad:
             self.W.grad += dW
         if db is not None and self.b is not None and self.b.requires_grad:

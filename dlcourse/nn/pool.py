@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dlcourse._validate import as_float_array, check_ndim
-from dlcourse.nn.conv import Pair, conv_output_size, pair
+from dlcourse.nn._conv_utils import Pair, conv_output_size, pair
 from dlcourse.nn.module import Module
 
 __all__ = [

@@ -274,3 +274,25 @@ def test_matches_torch_conv2d(k: object, s: object, p: object, bias: bool) -> No
     np.testing.assert_allclose(layer.W.grad, Wt.grad.numpy(), rtol=1e-10, atol=1e-12)
     if bias:
         np.testing.assert_allclose(layer.b.grad, bt.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_outputs_and_gradients_are_not_reused_work_buffers(n: int) -> None:
+    # the layer reuses its work arrays between calls; what it returns must stay untouched
+    rng = np.random.default_rng(9)
+    layer = Conv2d(2, 3, 3, padding=1, rng=rng)
+    x1, x2 = rng.standard_normal((2, n, 2, 4, 4))
+    d1, d2 = rng.standard_normal((2, n, 3, 4, 4))
+    y1 = layer(x1)
+    dx1 = layer.backward(d1)
+    keep = y1.copy(), dx1.copy()
+    with no_grad():
+        layer(x2)
+    y2 = layer(x2)
+    dx2 = layer.backward(d2)
+    np.testing.assert_array_equal(y1, keep[0])
+    np.testing.assert_array_equal(dx1, keep[1])
+    zero = np.zeros(3)
+    np.testing.assert_allclose(y2, _loop_conv(x2, layer.W.data, zero, (1, 1), (1, 1)), atol=1e-12)
+    dcols = d2.transpose(0, 2, 3, 1).reshape(-1, 3) @ layer.W.data.reshape(3, -1)  # im2col rows
+    np.testing.assert_allclose(dx2, col2im(dcols, x2.shape, 3, 1, 1), atol=1e-12)
