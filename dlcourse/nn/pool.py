@@ -20,6 +20,7 @@ offsets, each an element-wise operation on a strided slice (for 2×2 max pooling
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,17 +84,26 @@ def _out_hw(shape: tuple[int, ...], k: Pair, s: Pair, p: Pair) -> Pair:
     return conv_output_size(H, k[0], s[0], p[0]), conv_output_size(W, k[1], s[1], p[1])
 
 
-def _scatter(dwin: list[np.ndarray], cache: Pool2dCache, dtype: np.dtype) -> np.ndarray:
-    """Add the gradient of every kernel offset's slice back into a zero (N, C, H, W) image."""
+def _scatter(
+    part: Callable[[int, np.ndarray | None], np.ndarray], cache: Pool2dCache, dtype: np.dtype
+) -> np.ndarray:
+    """Add the gradient of every kernel offset's slice back into a (N, C, H, W) image.
+
+    ``part(k, out)`` computes the gradient of offset k's slice, (N, C, out_h, out_w), into
+    ``out`` (a strided view of dx, when windows are disjoint) or a new array (``out=None``).
+    """
     N, C, H, W = cache.x_shape
-    (ph, pw), out = cache.padding, cache.out_shape[2:]
-    dxp = np.zeros((N, C, H + 2 * ph, W + 2 * pw), dtype=dtype)
-    overlap = any(s < k for s, k in zip(cache.stride, cache.kernel, strict=True))
-    for (rows, cols), d in zip(_slices(cache.kernel, cache.stride, out), dwin, strict=True):
-        if overlap:
-            dxp[:, :, rows, cols] += d
-        else:  # disjoint windows: each element is written at most once
-            dxp[:, :, rows, cols] = d
+    (ph, pw), (kh, kw), (sh, sw) = cache.padding, cache.kernel, cache.stride
+    out = cache.out_shape[2:]
+    disjoint = sh >= kh and sw >= kw
+    exact = (sh, sw) == (kh, kw) and (ph, pw) == (0, 0) and (out[0] * kh, out[1] * kw) == (H, W)
+    shape = (N, C, H + 2 * ph, W + 2 * pw)
+    dxp = np.empty(shape, dtype) if exact else np.zeros(shape, dtype)  # exact: all written
+    for k, (rows, cols) in enumerate(_slices(cache.kernel, cache.stride, out)):
+        if disjoint:  # each element written at most once, straight into dx
+            part(k, dxp[:, :, rows, cols])
+        else:
+            dxp[:, :, rows, cols] += part(k, None)
     if (ph, pw) == (0, 0):
         return dxp
     return np.ascontiguousarray(dxp[:, :, ph : ph + H, pw : pw + W])
@@ -131,10 +141,8 @@ def maxpool2d_backward(dout: np.ndarray, cache: Pool2dCache) -> np.ndarray:
     """dout (N, C, out_h, out_w) -> dx (N, C, H, W): each dout goes to its window's arg-max;
     overlapping windows add."""
     assert cache.arg is not None
-    n = cache.kernel[0] * cache.kernel[1]
-    zero = dout.dtype.type(0)
-    dwin = [np.where(cache.arg == k, dout, zero) for k in range(n)]
-    return _scatter(dwin, cache, dout.dtype)
+    arg = cache.arg
+    return _scatter(lambda k, out: np.multiply(dout, arg == k, out=out), cache, dout.dtype)
 
 
 def avgpool2d_forward(
@@ -162,9 +170,8 @@ def avgpool2d_forward(
 def avgpool2d_backward(dout: np.ndarray, cache: Pool2dCache) -> np.ndarray:
     """dout (N, C, out_h, out_w) -> dx (N, C, H, W): dout/(kh·kw) to every element of each
     window; overlapping windows add."""
-    n = cache.kernel[0] * cache.kernel[1]
-    share = dout * (1.0 / n)
-    return _scatter([share] * n, cache, dout.dtype)
+    scale = 1.0 / (cache.kernel[0] * cache.kernel[1])  # a Python float keeps float32
+    return _scatter(lambda k, out: np.multiply(dout, scale, out=out), cache, dout.dtype)
 
 
 class _Pool2d(Module):
