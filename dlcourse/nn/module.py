@@ -26,7 +26,12 @@ up in ``Parameter.grad``.
 Memory: ``backward`` releases the cache it consumes; ``train()`` and ``eval()`` release every
 cache of the tree; in eval mode a module keeps only the cache of its latest call (enough for a
 saliency map, never a growing list); inside ``with no_grad():`` forwards keep nothing, which is
-how ``evaluate`` and ``predict`` run.
+how ``evaluate`` and ``predict`` run. In train mode a module keeps at most
+``Module.max_cached_calls`` (128) calls and drops the oldest beyond that, so a loop that
+evaluates in train mode without a backward cannot grow memory without bound; a backward that
+would need a dropped call raises (it never uses the wrong one). A layer that loops over many
+steps (a recurrent layer over T) keeps one cache per forward call, so the bound concerns only
+cells unrolled by hand; raise it on the class or the instance if such a loop needs more.
 
 Frozen parameters and skipped work: a parameter with ``requires_grad = False`` receives no
 gradient (its layer skips that product) and optimisers leave it unchanged;
@@ -152,6 +157,8 @@ class Module:
     """
 
     training: bool
+    #: Most forward calls whose caches a module keeps in train mode (older ones are dropped).
+    max_cached_calls: int = 128
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
@@ -300,6 +307,8 @@ class Module:
         caches = self._caches
         if not self.training:
             caches.clear()  # eval mode: only the latest call is kept
+        elif len(caches) >= self.max_cached_calls:
+            del caches[0]  # bounded memory: the oldest call is dropped
         caches.append(cache)
 
     def _pop_cache(self) -> Any:
@@ -318,7 +327,8 @@ class Module:
                 f"{type(self).__name__}.backward called before forward: no forward call is left "
                 "to differentiate. Each backward consumes the cache of one forward call, last "
                 "in, first out; a forward run under no_grad() keeps none, train()/eval() "
-                "release them, and in eval mode only the latest call is kept"
+                "release them, in eval mode only the latest call is kept, and in train mode at "
+                f"most max_cached_calls={self.max_cached_calls}"
             ) from None
 
     @property

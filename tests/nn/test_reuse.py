@@ -340,3 +340,23 @@ def test_sequential_passes_tuples_between_children() -> None:
     rng = np.random.default_rng(11)
     net = Sequential(Linear(3, 4, rng=rng), PairLayer(), TakeOutputs(), Linear(4, 2, rng=rng))
     check_module_gradients(net, rng.standard_normal((5, 3)), rng)
+
+
+def test_train_mode_keeps_a_bounded_number_of_calls_and_refuses_dropped_ones() -> None:
+    rng = np.random.default_rng(12)
+    net = Sequential(Linear(3, 4, rng=rng), Tanh(), Linear(4, 2, rng=rng))
+    for _ in range(Module.max_cached_calls + 50):  # e.g. evaluating in train mode in a loop
+        net(rng.standard_normal((2, 3)))
+    assert all(m.num_cached_calls <= Module.max_cached_calls for m in net.modules())
+    for _ in range(Module.max_cached_calls):  # the kept calls are still differentiable
+        net.backward(np.ones((2, 2)))
+    with pytest.raises(RuntimeError, match="max_cached_calls=128"):
+        net.backward(np.ones((2, 2)))
+
+
+def test_max_cached_calls_can_be_raised_per_instance() -> None:
+    lin = Linear(2, 2, rng=0)
+    lin.max_cached_calls = 300
+    for _ in range(300):
+        lin(np.ones((1, 2)))
+    assert lin.num_cached_calls == 300
