@@ -25,6 +25,8 @@ __all__ = [
     "check_probability",
     "check_int",
     "check_choice",
+    "check_bool",
+    "check_float_dtype",
     "as_rng",
 ]
 
@@ -164,6 +166,24 @@ def check_choice(name: str, value: object, choices: Sequence[object]) -> None:
     """Require ``value`` to be one of ``choices``."""
     if value not in choices:
         raise ValueError(f"{name}: expected one of {list(choices)}, got {value!r}")
+
+
+def check_bool(name: str, value: object) -> bool:
+    """Require a bool (not an int) and return it."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
+    return value
+
+
+def check_float_dtype(name: str, dtype: object) -> np.dtype:
+    """Require float32 or float64 (any spelling numpy accepts); return the ``np.dtype``."""
+    try:
+        dt = np.dtype(dtype)  # type: ignore[call-overload]
+    except TypeError as err:
+        raise TypeError(f"{name}: expected float32 or float64, got {dtype!r}") from err
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"{name}: expected float32 or float64, got {dt}")
+    return dt
 
 
 def as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:

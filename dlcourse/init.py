@@ -30,7 +30,7 @@ from dlcourse import _validate as V
 
 __all__ = [
     "fans", "zeros", "constant", "normal", "uniform", "xavier_normal", "xavier_uniform",
-    "kaiming_normal", "kaiming_uniform", "orthogonal",
+    "kaiming_normal", "kaiming_uniform", "orthogonal", "INITS", "initialize",
 ]
 
 RELU_GAIN = math.sqrt(2.0)
@@ -186,3 +186,34 @@ def orthogonal(shape: Shape, gain: float = 1.0,
     u, _, vt = np.linalg.svd(a, full_matrices=False)  # u (rows, k), vt (k, cols)
     q = u if rows >= cols else vt
     return (g * q).reshape(s).astype(dt)
+
+
+#: Names accepted by the layers' ``init=`` argument (``Linear``, ``Conv2d``, ``MLP``).
+INITS = (
+    "kaiming_uniform",
+    "kaiming_normal",
+    "xavier_uniform",
+    "xavier_normal",
+    "orthogonal",
+    "normal",
+    "uniform",
+    "zeros",
+)
+
+
+def initialize(init: object, shape: Shape, rng: np.random.Generator | int | None = None,
+               dtype: object = np.float64) -> np.ndarray:
+    """A weight array for a layer: ``init`` is a name of :data:`INITS` or a callable
+    ``init(shape, rng=..., dtype=...)``; the result is checked to have ``shape`` and cast to
+    ``dtype`` ("zeros" takes no rng)."""
+    shape = _shape(shape)
+    dt = _dtype(dtype)
+    if callable(init):
+        fn = init
+    else:
+        V.check_choice("init", init, INITS)
+        fn = globals()[str(init)]
+    W = zeros(shape, dtype=dt) if init == "zeros" else np.asarray(fn(shape, rng=rng, dtype=dt))
+    if W.shape != shape:
+        raise ValueError(f"init: expected an array of shape {shape}, got {W.shape}")
+    return W.astype(dt, copy=False)

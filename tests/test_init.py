@@ -140,3 +140,16 @@ def test_reproducible_seeded_and_dtype(make):
 def test_bad_inputs_raise_with_argument_name(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_initialize_resolves_names_callables_and_checks_the_shape() -> None:
+    from dlcourse.init import initialize, kaiming_uniform
+
+    W = initialize("kaiming_uniform", (4, 3), rng=0, dtype=np.float32)
+    np.testing.assert_array_equal(W, kaiming_uniform((4, 3), rng=0, dtype=np.float32))
+    assert W.dtype == np.float32
+    assert not initialize("zeros", (2, 2)).any()
+    with pytest.raises(ValueError, match="init: expected one of"):
+        initialize("he", (2, 2))
+    with pytest.raises(ValueError, match=r"init: expected an array of shape \(2, 2\), got \(3,\)"):
+        initialize(lambda shape, rng=None, dtype=None: np.zeros(3), (2, 2))

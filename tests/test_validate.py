@@ -102,3 +102,17 @@ def test_as_rng() -> None:
     assert isinstance(v.as_rng(None), np.random.Generator)
     with pytest.raises(TypeError, match="rng: expected a numpy Generator"):
         v.as_rng("seed")
+
+
+def test_check_bool_and_float_dtype() -> None:
+    from dlcourse._validate import check_bool, check_float_dtype
+
+    assert check_bool("bias", True) is True
+    with pytest.raises(TypeError, match="bias: expected a bool, got int"):
+        check_bool("bias", 1)
+    assert check_float_dtype("dtype", "float32") == np.float32
+    assert check_float_dtype("dtype", np.float64) == np.float64
+    with pytest.raises(TypeError, match="dtype: expected float32 or float64, got int64"):
+        check_float_dtype("dtype", np.int64)
+    with pytest.raises(TypeError, match="dtype: expected float32 or float64"):
+        check_float_dtype("dtype", "no such dtype")

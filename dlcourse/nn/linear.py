@@ -24,23 +24,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from dlcourse import init as _init
-from dlcourse._validate import as_float_array, as_rng, check_choice, check_int
+from dlcourse._validate import (
+    as_float_array,
+    as_rng,
+    check_bool,
+    check_float_dtype,
+    check_int,
+)
+from dlcourse.init import INITS
 from dlcourse.nn.module import Module, Parameter
 
 __all__ = ["Linear", "INITS", "LinearCache", "linear_forward", "linear_backward"]
-
-#: Names accepted by ``Linear(init=...)``; each is the function of ``dlcourse.init``.
-INITS = (
-    "kaiming_uniform",
-    "kaiming_normal",
-    "xavier_uniform",
-    "xavier_normal",
-    "orthogonal",
-    "normal",
-    "uniform",
-    "zeros",
-)
-
 
 @dataclass
 class LinearCache:
@@ -133,25 +127,10 @@ class Linear(Module):
         super().__init__()
         self.in_features = check_int("in_features", in_features, minimum=1)
         self.out_features = check_int("out_features", out_features, minimum=1)
-        if not isinstance(bias, bool):
-            raise TypeError(f"bias: expected a bool, got {type(bias).__name__}")
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise TypeError(f"dtype: expected float32 or float64, got {dtype}")
-        if callable(init):
-            init_fn = init
-        else:
-            check_choice("init", init, INITS)
-            init_fn = getattr(_init, init)
-        rng = as_rng(rng)
+        check_bool("bias", bias)
+        dtype = check_float_dtype("dtype", dtype)
         shape = (self.in_features, self.out_features)
-        if init == "zeros":  # deterministic: takes no rng
-            W = _init.zeros(shape, dtype=dtype)
-        else:
-            W = np.asarray(init_fn(shape, rng=rng, dtype=dtype))
-        if W.shape != shape:
-            raise ValueError(f"init: expected an array of shape {shape}, got {W.shape}")
-        self.W = Parameter(W.astype(dtype, copy=False))
+        self.W = Parameter(_init.initialize(init, shape, rng=as_rng(rng), dtype=dtype))
         self.b = Parameter(np.zeros(self.out_features, dtype=dtype)) if bias else None
 
     def forward(self, x: np.ndarray) -> np.ndarray:

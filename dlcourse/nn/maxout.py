@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dlcourse import init as _init
-from dlcourse._validate import as_float_array, as_rng, check_int
+from dlcourse._validate import as_float_array, as_rng, check_float_dtype, check_int
 from dlcourse.nn.module import Module, Parameter
 
 __all__ = ["Maxout", "MaxoutCache", "maxout_forward", "maxout_backward"]
@@ -115,9 +115,7 @@ class Maxout(Module):
         self.in_features = check_int("in_features", in_features, minimum=1)
         self.out_features = check_int("out_features", out_features, minimum=1)
         self.pieces = check_int("pieces", pieces, minimum=1)
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise TypeError(f"dtype: expected float32 or float64, got {dtype}")
+        dtype = check_float_dtype("dtype", dtype)
         rng = as_rng(rng)
         W = np.stack(
             [

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dlcourse import init as _init
-from dlcourse._validate import as_float_array, as_rng, check_int
+from dlcourse._validate import as_float_array, as_rng, check_bool, check_float_dtype, check_int
 from dlcourse.nn.linear import LinearCache, linear_backward, linear_forward
 from dlcourse.nn.module import Module, Parameter
 
@@ -122,11 +122,8 @@ class WeightNormLinear(Module):
         super().__init__()
         self.in_features = check_int("in_features", in_features, minimum=1)
         self.out_features = check_int("out_features", out_features, minimum=1)
-        if not isinstance(bias, bool):
-            raise TypeError(f"bias: expected a bool, got {type(bias).__name__}")
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise TypeError(f"dtype: expected float32 or float64, got {dtype}")
+        check_bool("bias", bias)
+        dtype = check_float_dtype("dtype", dtype)
         shape = (self.in_features, self.out_features)
         v = _init.kaiming_uniform(shape, rng=as_rng(rng), dtype=dtype)
         self.v = Parameter(v)
