@@ -36,7 +36,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from dlcourse import init as _init
-from dlcourse._validate import as_float_array, as_rng, check_choice, check_int, check_ndim
+from dlcourse._validate import (
+    as_float_array,
+    as_rng,
+    check_bool,
+    check_float_dtype,
+    check_int,
+    check_ndim,
+)
 from dlcourse.nn._conv_utils import (
     Pair,
     Workspace,
@@ -48,7 +55,6 @@ from dlcourse.nn._conv_utils import (
     conv_output_size,
     pair,
 )
-from dlcourse.nn.linear import INITS
 from dlcourse.nn.module import Module, Parameter, is_grad_enabled
 
 __all__ = [
@@ -254,7 +260,7 @@ class Conv2d(Module):
         kernel_size, stride, padding: an int or a pair ``(h, w)``; padding adds zeros.
         bias: whether to learn ``b`` (if False, ``self.b`` is None).
         rng: Generator, seed or None for the weights. dtype: float64 (default) or float32.
-        init: name of a ``dlcourse.init`` function (see ``dlcourse.nn.linear.INITS``) or a
+        init: name of a ``dlcourse.init`` function (see ``dlcourse.init.INITS``) or a
             callable ``init(shape, rng=..., dtype=...)``; fans are fan_in = C·kh·kw,
             fan_out = F·kh·kw. ``b`` starts at 0.
 
@@ -283,24 +289,10 @@ class Conv2d(Module):
         self.kernel_size = pair("kernel_size", kernel_size, minimum=1)
         self.stride = pair("stride", stride, minimum=1)
         self.padding = pair("padding", padding, minimum=0)
-        if not isinstance(bias, bool):
-            raise TypeError(f"bias: expected a bool, got {type(bias).__name__}")
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise TypeError(f"dtype: expected float32 or float64, got {dtype}")
-        if callable(init):
-            init_fn = init
-        else:
-            check_choice("init", init, INITS)
-            init_fn = getattr(_init, init)
+        check_bool("bias", bias)
+        dtype = check_float_dtype("dtype", dtype)
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
-        if init == "zeros":
-            W = _init.zeros(shape, dtype=dtype)
-        else:
-            W = np.asarray(init_fn(shape, rng=as_rng(rng), dtype=dtype))
-        if W.shape != shape:
-            raise ValueError(f"init: expected an array of shape {shape}, got {W.shape}")
-        self.W = Parameter(W.astype(dtype, copy=False))
+        self.W = Parameter(_init.initialize(init, shape, rng=as_rng(rng), dtype=dtype))
         self.b = Parameter(np.zeros(self.out_channels, dtype=dtype)) if bias else None
         self._ws = Workspace()  # reused buffers (speed; see dlcourse.nn._workspace)
 
