@@ -3,7 +3,9 @@
 What is timed (float32 throughout, batch N = 128 by default):
 
 - ``mlp_step``: one full training step of ``MLP([784, 512, 256, 10], activation="relu")`` --
-  ``zero_grad``, forward, ``CrossEntropyLoss``, backward, ``Adam.step`` -- against the same
+  ``zero_grad``, forward, ``CrossEntropyLoss``, backward (``need_dx=False``, as ``fit``: the
+  data's gradient is not needed, as torch skips it for an input without ``requires_grad``),
+  ``Adam.step`` -- against the same
   network in PyTorch (``nn.Sequential`` of ``nn.Linear``/``nn.ReLU``, ``nn.CrossEntropyLoss``,
   ``torch.optim.Adam`` with its CPU defaults).
 - ``linear_fwd_bwd``: ``Linear(784, 512)`` forward + backward (dW, db and dx) on (128, 784).
@@ -171,14 +173,14 @@ def _dlcourse_cases(
         opt.zero_grad()
         logits = model(x)
         loss(logits, y)
-        dx = model.backward(loss.backward())
+        dx = model.backward(loss.backward(), need_dx=False)  # as fit: no gradient of the data
         opt.step()
         return logits, dx
 
     logits, dx = step()
-    assert isinstance(logits, np.ndarray) and isinstance(dx, np.ndarray)
+    assert isinstance(logits, np.ndarray) and dx is None
     check_step_dtypes(model, opt, {"logits": logits, "dlogits": loss.grad,
-                                   "probs": loss.probs, "dx": dx})
+                                   "probs": loss.probs})
 
     lin = Linear(sizes[0], sizes[1], rng=seed, dtype=np.float32)
     dout_lin = rng.standard_normal((batch, sizes[1]), dtype=np.float32)
