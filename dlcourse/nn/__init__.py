@@ -17,13 +17,16 @@ from dlcourse.nn.activation import (
     Tanh,
 )
 from dlcourse.nn.conv import Conv2d, col2im, corr2d, im2col
+from dlcourse.nn.conv1d import Conv1d, conv1d
 from dlcourse.nn.dropout import Dropout
 from dlcourse.nn.linear import Linear
+from dlcourse.nn.lrn import LocalResponseNorm
 from dlcourse.nn.maxout import Maxout
 from dlcourse.nn.module import Module, Parameter, Sequential, is_grad_enabled, no_grad
 from dlcourse.nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from dlcourse.nn.pool import AvgPool2d, MaxPool2d
 from dlcourse.nn.shape import Flatten
+from dlcourse.nn.upsample import AdaptiveAvgPool2d, MaxUnpool2d, Upsample
 from dlcourse.nn.weight_norm import WeightNormLinear
 
 __all__ = [
@@ -56,5 +59,11 @@ __all__ = [
     "col2im",
     "MaxPool2d",
     "AvgPool2d",
+    "AdaptiveAvgPool2d",
+    "MaxUnpool2d",
+    "Upsample",
+    "LocalResponseNorm",
+    "Conv1d",
+    "conv1d",
 ]
 
