@@ -69,6 +69,8 @@ BASE_URLS: dict[str, str] = {
     # yann.lecun.com often refuses downloads; this is the mirror torchvision uses.
     "mnist": "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "fashion-mnist": "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    "cifar-10": "https://www.cs.toronto.edu/~kriz/",
+    "airfoil": "https://archive.ics.uci.edu/ml/machine-learning-databases/00291/",
 }
 
 #: SHA-256 of each file's decompressed content (see the module docstring).
@@ -89,6 +91,14 @@ SHA256: dict[tuple[str, str], str] = {
         "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
     ("fashion-mnist", "t10k-labels-idx1-ubyte.gz"):
         "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+    # Not compressed content: the official archive's own SHA-256 (as Keras and torchvision
+    # publish it; 170,498,071 bytes). dlcourse.data.cifar saves it under a name that does not
+    # end in .gz, so fetch hashes the archive's bytes.
+    ("cifar-10", "cifar-10-python.tar.gz"):
+        "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
+    # UCI's file (59,984 bytes, CRLF line ends), equal to the course's offline copy.
+    ("airfoil", "airfoil_self_noise.dat"):
+        "74c75fd71783f1e6b71f8a622b993dc592897a97cd689c5090a07147a1b097b3",
 }
 
 _CHUNK = 1 << 16
