@@ -9,6 +9,8 @@
   that must run anywhere; see :mod:`dlcourse.data.fallback`).
 """
 
+from dlcourse.data.airfoil import AIRFOIL_COLUMNS, load_airfoil
+from dlcourse.data.cifar import CIFAR10_CLASSES, cifar10_label_names, load_cifar10
 from dlcourse.data.datasets import (
     FASHION_MNIST_CLASSES,
     load_digits,
@@ -26,4 +28,9 @@ __all__ = [
     "FASHION_MNIST_CLASSES",
     "ImageDataset",
     "load_dataset",
+    "load_cifar10",
+    "cifar10_label_names",
+    "CIFAR10_CLASSES",
+    "load_airfoil",
+    "AIRFOIL_COLUMNS",
 ]
