@@ -99,6 +99,7 @@ def test_indices_from_a_pooling_module_call() -> None:
     # the unpooled image, max-pooled again, gives the pooled values back
     up = MaxUnpool2d(2)(out, idx, output_size=x.shape)
     np.testing.assert_array_equal(MaxPool2d(2)(up), out)
+    np.testing.assert_array_equal(MaxUnpool2d(2)(out, pool, x.shape), up)  # the module itself
     # and its gradient is the pool's gradient with the roles swapped (gather vs scatter)
     dout = rng.standard_normal(out.shape)
     dx_pool = pool.backward(dout)
