@@ -14,7 +14,9 @@ by opcodes that call no code). Checked with ``pickletools.genops`` on the offici
 ``numpy.dtype``) and on the course's rebuilt copies (protocol 4, numpy 2:
 ``numpy._core.multiarray._reconstruct``, ``numpy.ndarray``, ``numpy.dtype``); numpy's
 protocol-5 form (``numpy._core.numeric._frombuffer``) is admitted too. The dtype constructors
-are wrapped so that only bool, integer and floating dtypes can be built (no object arrays).
+are wrapped so that only bool, integer and floating dtypes can be built (no object arrays),
+and ``numpy.ndarray`` resolves to a name that only ``_reconstruct`` accepts (the stream cannot
+call the class itself).
 """
 
 from __future__ import annotations
@@ -54,9 +56,21 @@ def _plain_dtype(spec: object, *args: object) -> np.dtype:
     return dtype
 
 
+class _NdarrayName:
+    """What the unpickler gets for ``numpy.ndarray``: a name for :func:`_reconstruct`, not the
+    class itself, so the stream cannot call ``ndarray(shape, dtype, buffer, offset, strides)``
+    through ``NEWOBJ`` or ``REDUCE``."""
+
+    def __repr__(self) -> str:
+        return "numpy.ndarray (name only)"
+
+
+_NDARRAY = _NdarrayName()
+
+
 def _reconstruct(subtype: object, shape: object, typecode: object) -> np.ndarray:
     """numpy's ``_reconstruct`` for plain ``numpy.ndarray`` only (no subclasses)."""
-    if subtype is not np.ndarray:
+    if subtype is not _NDARRAY:
         raise pickle.UnpicklingError(f"_reconstruct: expected numpy.ndarray, got {subtype!r}")
     # An empty placeholder: the shape, dtype and data come from the BUILD state that follows
     # (``ndarray.__setstate__``); ``shape`` is ignored so a forged one cannot allocate memory.
@@ -79,7 +93,7 @@ NUMPY_ARRAY_GLOBALS: Mapping[tuple[str, str], Any] = {
     ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
     ("numpy.core.numeric", "_frombuffer"): _frombuffer,
     ("numpy._core.numeric", "_frombuffer"): _frombuffer,
-    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "ndarray"): _NDARRAY,
     ("numpy", "dtype"): _plain_dtype,
 }
 

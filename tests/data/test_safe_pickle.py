@@ -94,6 +94,14 @@ def test_object_arrays_and_subclasses_are_refused(tmp_path: Path) -> None:
         load_restricted(masked)
 
 
+@pytest.mark.parametrize("opcodes", [b"K\x0a\x85\x81.", b"K\x0a\x85R."])  # NEWOBJ, REDUCE
+def test_ndarray_class_cannot_be_called(tmp_path: Path, opcodes: bytes) -> None:
+    path = tmp_path / "call.pkl"
+    path.write_bytes(b"\x80\x02" + _global("numpy", "ndarray") + opcodes)  # ndarray(10)
+    with pytest.raises(pickle.UnpicklingError, match=str(path)):
+        load_restricted(path)
+
+
 def test_truncated_and_garbage_files_name_the_file(tmp_path: Path) -> None:
     good = pickle.dumps({b"data": np.arange(12, dtype=np.uint8)}, protocol=4)
     for name, raw in (("short", good[: len(good) // 2]), ("garbage", b"not a pickle"),
