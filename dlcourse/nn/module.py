@@ -372,8 +372,9 @@ class Module:
             ``(missing_keys, unexpected_keys)``.
 
         Raises:
-            ValueError: missing/unexpected keys when ``strict``.
-            ValueError: an array's shape differs from the parameter's (always checked).
+            ValueError: listing every problem at once, before anything is copied: the missing
+                and unexpected keys (when ``strict``) and every array whose shape differs from
+                its parameter's (always checked).
         """
         if not isinstance(state_dict, dict) and not hasattr(state_dict, "keys"):
             raise TypeError(f"state_dict: expected a dict, got {type(state_dict).__name__}")
@@ -384,11 +385,9 @@ class Module:
         given = list(state_dict.keys())
         missing = [k for k in targets if k not in state_dict]
         unexpected = [k for k in given if k not in targets]
+        problems = []
         if strict and (missing or unexpected):
-            raise ValueError(
-                f"state_dict: keys do not match {type(self).__name__}: "
-                f"missing {missing}, unexpected {unexpected}"
-            )
+            problems.append(f"keys do not match: missing {missing}, unexpected {unexpected}")
         arrays = {}
         for name, (_, value, _, _) in targets.items():
             if name not in state_dict:
@@ -396,10 +395,15 @@ class Module:
             arr = as_array(f"state_dict[{name!r}]", state_dict[name])
             current = value.data if isinstance(value, Parameter) else value
             if arr.shape != current.shape:
-                raise ValueError(
+                problems.append(
                     f"state_dict[{name!r}]: expected shape {current.shape}, got {arr.shape}"
                 )
+                continue
             arrays[name] = arr
+        if problems:  # every problem in one error, nothing copied
+            raise ValueError(
+                f"state_dict: cannot load into {type(self).__name__}: " + "; ".join(problems)
+            )
         for name, arr in arrays.items():  # all checks passed: now copy
             value = targets[name][1]
             np.copyto(value.data if isinstance(value, Parameter) else value, arr, casting="unsafe")

@@ -282,3 +282,22 @@ def test_sequential_gradients_match_finite_differences() -> None:
     rng = np.random.default_rng(0)
     seq = Sequential(Linear(4, 5, rng=rng), Tanh(), Linear(5, 3, rng=rng))
     check_module_gradients(seq, rng.standard_normal((6, 4)), rng)
+
+
+def test_load_state_dict_reports_every_problem_in_one_error() -> None:
+    net = Net()
+    sd = net.state_dict()
+    del sd["bias"]
+    sd["extra"] = np.zeros(1)
+    sd["body.1.w"] = np.zeros(4)
+    sd["first.w"] = np.zeros((2, 2))
+    before = net.state_dict()
+    with pytest.raises(ValueError) as info:
+        net.load_state_dict(sd)
+    message = str(info.value)
+    for part in ("missing ['bias']", "unexpected ['extra']",
+                 "state_dict['body.1.w']: expected shape (3,), got (4,)",
+                 "state_dict['first.w']: expected shape (3,), got (2, 2)"):
+        assert part in message, message
+    for name, value in net.state_dict().items():  # nothing was copied
+        np.testing.assert_array_equal(value, before[name])
