@@ -182,9 +182,15 @@ def _download_to(url: str, out: BinaryIO, timeout: float, desc: str, progress: b
             leave=False,
             disable=not progress,
         ) as bar:
+            received = 0
             while chunk := response.read(_CHUNK):
                 out.write(chunk)
+                received += len(chunk)
                 bar.update(len(chunk))
+    # http.client's read(n) returns b"" when the server closes the connection early, without
+    # checking Content-Length: a cut connection would pass for a complete (short) file.
+    if total is not None and received < total:
+        raise http.client.IncompleteRead(b"", total - received)  # retried like a timeout
 
 
 def fetch(
@@ -214,8 +220,13 @@ def fetch(
         ``dest`` as a Path.
 
     Raises:
-        DownloadError: the download failed on every attempt.
-        ChecksumError: the content's SHA-256 differs from ``sha256`` (nothing is left behind).
+        DownloadError: the download failed on every attempt (a connection closed before the
+            announced Content-Length counts as a failed attempt and is retried).
+        ChecksumError: the content's SHA-256 differs from ``sha256`` or a ``.gz`` file is not
+            valid gzip. Either way nothing is left behind (neither ``dest`` nor a temporary
+            file; an existing ``dest`` is kept unchanged) and the message names the URL, the
+            hashes and what to do (retry, ``DLCOURSE_MIRROR``, or the file by hand in
+            ``DLCOURSE_DATA``).
     """
     dest = Path(dest)
     timeout = check_positive("timeout", timeout)
@@ -232,16 +243,25 @@ def fetch(
             with os.fdopen(fd, "wb") as out:
                 _download_to(url, out, timeout, dest.name, progress)
             if sha256 is not None:
-                actual = content_sha256(tmp, decompress=dest.name.endswith(".gz"))
+                try:
+                    actual = content_sha256(tmp, decompress=dest.name.endswith(".gz"))
+                except ChecksumError as err:  # names the temporary file, which is deleted
+                    reason = str(err.__cause__ or err)
+                    raise ChecksumError(
+                        f"{url}: the downloaded file is not a valid gzip file ({reason}), "
+                        f"expected content with SHA-256 {sha256}; it was not saved. "
+                        + _advice(dest)
+                    ) from err
                 if actual != sha256.lower():
                     raise ChecksumError(
                         f"{url}: SHA-256 of the content is {actual}, expected {sha256}; the "
-                        "file is corrupt or not the expected one (check DLCOURSE_MIRROR); "
-                        "it was not saved"
+                        "file is corrupt or not the expected one; it was not saved. "
+                        + _advice(dest)
                     )
             os.replace(tmp, dest)
             return dest
         except urllib.error.HTTPError as err:
+            err.close()  # it holds the response's socket (ResourceWarning if left open)
             last_error = err
             if 400 <= err.code < 500:
                 break
@@ -252,6 +272,23 @@ def fetch(
         finally:
             tmp.unlink(missing_ok=True)
     raise DownloadError(
-        f"could not download {url} to {dest} after {attempt + 1} attempt(s): {last_error}"
+        f"could not download {url} to {dest} after {attempt + 1} attempt(s): "
+        f"{_describe(last_error)}. " + _advice(dest)
     ) from last_error
 
+
+def _describe(err: BaseException | None) -> str:
+    """A short reason for a failed attempt (IncompleteRead's repr is cryptic)."""
+    if isinstance(err, http.client.IncompleteRead):
+        return f"the connection closed early, the file is truncated ({err.expected} bytes missing)"
+    return str(err)
+
+
+def _advice(dest: Path) -> str:
+    """What a user can do after a failed download of ``dest``."""
+    name = dest.parent.name or "<dataset>"
+    return (
+        "What to do: retry later (a network or server problem may pass); or set "
+        "DLCOURSE_MIRROR to a mirror laid out as <mirror>/<dataset>/<file>; or download "
+        f"{dest.name} by hand and put it into $DLCOURSE_DATA/{name}/ (or into {dest.parent})."
+    )
