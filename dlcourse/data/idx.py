@@ -17,6 +17,7 @@ Files whose name ends in ``.gz`` are gzip-compressed (as they are distributed).
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
@@ -34,6 +35,9 @@ IDX_DTYPES: dict[int, str] = {
     0x0D: ">f4",
     0x0E: ">f8",
 }
+
+
+_REDO = "delete the file and download it again (or copy a good one in its place)"
 
 
 class IDXFormatError(ValueError):
@@ -56,30 +60,32 @@ def parse_idx(buf: bytes, source: str = "<bytes>") -> np.ndarray:
     """
     if len(buf) < 4:
         raise IDXFormatError(
-            f"{source}: not an IDX file: {len(buf)} bytes, shorter than the 4-byte magic number"
+            f"{source}: not an IDX file: {len(buf)} bytes, shorter than the 4-byte magic "
+            f"number; {_REDO}"
         )
     zero, code, ndim = int.from_bytes(buf[0:2], "big"), buf[2], buf[3]
     if zero != 0 or code not in IDX_DTYPES or ndim == 0:
         raise IDXFormatError(
             f"{source}: not an IDX file: magic number 0x{int.from_bytes(buf[:4], 'big'):08X}, "
             "expected 0x0000TTDD (TT = type code 08/09/0B/0C/0D/0E, DD = number of "
-            "dimensions >= 1), e.g. 0x00000803 for images or 0x00000801 for labels"
+            "dimensions >= 1), e.g. 0x00000803 for images or 0x00000801 for labels; "
+            + _REDO
         )
     header = 4 + 4 * ndim
     if len(buf) < header:
         raise IDXFormatError(
             f"{source}: truncated IDX header: {ndim} dimensions need {header} bytes, "
-            f"the file has {len(buf)}"
+            f"the file has {len(buf)}; {_REDO}"
         )
     shape = tuple(int.from_bytes(buf[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(IDX_DTYPES[code])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: a huge header cannot overflow
     found = len(buf) - header
     if found != expected:
         what = "truncated" if found < expected else "corrupt (trailing bytes)"
         raise IDXFormatError(
             f"{source}: {what}: the header announces shape {shape} = {expected} bytes of data, "
-            f"the file has {found}; delete the file and download it again"
+            f"the file has {found}; {_REDO}"
         )
     arr = np.frombuffer(buf, dtype=dtype, offset=header).reshape(shape)
     if dtype.byteorder == ">" and dtype.itemsize > 1:
