@@ -23,12 +23,13 @@ Checksums:
 Safety:
     a file is written to a temporary file in the destination folder, verified, then moved in
     place with ``os.replace`` (atomic), so an interrupted or corrupt download never leaves a
-    half file under the final name. Network errors are retried with exponential back-off;
-    errors that retrying cannot fix are not: HTTP 4xx (e.g. 404), a missing ``file://`` file,
-    and the signs of a machine without network (the host name cannot be resolved, the network
-    or host is unreachable), so an offline machine fails in well under a second. The progress
-    bar (tqdm) writes to ``sys.stdout`` (not stderr: the book build treats any stderr output of
-    a notebook cell as an error).
+    half file under the final name. Network errors (including a connection that closes before
+    the announced ``Content-Length``, which ``http.client`` does not flag) are retried with
+    exponential back-off; errors that retrying cannot fix are not: HTTP 4xx (e.g. 404), a
+    missing ``file://`` file, and the signs of a machine without network (the host name cannot
+    be resolved, the network or host is unreachable), so an offline machine fails in well under
+    a second. The progress bar (tqdm) writes to ``sys.stdout`` (not stderr: the book build
+    treats any stderr output of a notebook cell as an error).
 """
 
 from __future__ import annotations
