@@ -79,6 +79,28 @@ def test_block_gradients_match_finite_differences(
     check_module_gradients(block, rng.standard_normal((3, c_in, hw, hw)), rng)
 
 
+def test_block_in_eval_mode_uses_running_statistics_and_gradchecks() -> None:
+    rng = np.random.default_rng(0)
+    block = ResidualBlock(2, 3, stride=2, rng=rng)
+    for _ in range(3):  # give the BatchNorms non-trivial running statistics
+        block(rng.standard_normal((4, 2, 5, 5)))
+    block.clear_cache()
+    block.eval()
+    x = rng.standard_normal((2, 2, 5, 5))
+    np.testing.assert_allclose(block(x[:1]), block(x)[:1], rtol=1e-12, atol=1e-14)  # per sample
+    block.clear_cache()
+    check_module_gradients(block, x, rng)
+
+
+def test_block_float32_stays_float32() -> None:
+    block = ResidualBlock(2, 3, stride=2, dtype=np.float32, rng=0)
+    x = np.random.default_rng(0).random((2, 2, 5, 5)).astype(np.float32)
+    out = block(x)
+    assert out.dtype == np.float32
+    assert block.backward(np.ones_like(out)).dtype == np.float32
+    assert all(p.data.dtype == p.grad.dtype == np.float32 for p in block.parameters())
+
+
 def test_block_reused_twice_in_one_pass() -> None:
     # x feeds the block twice: each call's caches are popped last in, first out.
     rng = np.random.default_rng(0)
