@@ -328,12 +328,9 @@ class Conv2d(Module):
             raise ValueError(f"dout: expected shape {want} (the forward output), got {dout.shape}")
         self._caches.pop()
         dout = dout.astype(cache.W.dtype, copy=False)
-        need_dW = self.W.requires_grad or (self.b is not None and self.b.requires_grad)
+        need_dW = self._wants_grad(self.W, self.b)
         dx, dW, db = conv2d_backward(dout, cache, need_dx, need_dW, self._ws)
-        if dW is not None and self.W.requires_grad:
-            self.W.grad += dW
-        if db is not None and self.b is not None and self.b.requires_grad:
-            self.b.grad += db
+        self._accumulate((self.W, dW), (self.b, db))
         return dx
 
     def extra_repr(self) -> str:

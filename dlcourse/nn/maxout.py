@@ -149,12 +149,9 @@ class Maxout(Module):
             )
         self._caches.pop()
         dout = dout.astype(cache.x.dtype, copy=False)
-        need_dW = self.W.requires_grad or self.b.requires_grad
+        need_dW = self._wants_grad(self.W, self.b)
         dx, dW, db = maxout_backward(dout, cache, need_dx=need_dx, need_dW=need_dW)
-        if dW is not None and self.W.requires_grad:
-            self.W.grad += dW
-        if db is not None and self.b.requires_grad:
-            self.b.grad += db
+        self._accumulate((self.W, dW), (self.b, db))
         return dx
 
     def extra_repr(self) -> str:

@@ -299,6 +299,19 @@ class Module:
             p.requires_grad = requires_grad
         return self
 
+    # ------------------------------------------------------------------ gradients
+    @staticmethod
+    def _wants_grad(*params: Parameter | None) -> bool:
+        """True if any of ``params`` (None entries ignored) is trainable."""
+        return any(p is not None and p.requires_grad for p in params)
+
+    @staticmethod
+    def _accumulate(*pairs: tuple[Parameter | None, np.ndarray | None]) -> None:
+        """``p.grad += g`` for each ``(p, g)`` with a trainable ``p`` and a computed ``g``."""
+        for p, g in pairs:
+            if p is not None and g is not None and p.requires_grad:
+                p.grad += g
+
     # ------------------------------------------------------------------ caches
     def _save_cache(self, cache: Any) -> None:
         """Record the cache of one forward call (see "Caches and reuse" in the module doc)."""
