@@ -13,7 +13,7 @@ from typing import Any
 
 from dlcourse._validate import check_choice
 from dlcourse.metrics import output_accuracy
-from dlcourse.nn.module import backward_of
+from dlcourse.nn.grad_mode import backward_of
 
 __all__ = ["Step", "Metrics", "supervised_step", "evaluation_step"]
 

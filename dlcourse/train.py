@@ -65,7 +65,7 @@ from dlcourse._validate import check_int
 from dlcourse.callbacks import Callback, EarlyStopping
 from dlcourse.data.loader import DataLoader
 from dlcourse.history import EpochMeans, History
-from dlcourse.nn.module import no_grad
+from dlcourse.nn.grad_mode import no_grad
 from dlcourse.steps import Metrics, Step, evaluation_step, supervised_step
 
 __all__ = [

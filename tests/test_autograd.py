@@ -1,4 +1,4 @@
-"""Tests of dlcourse/autograd.py: the notes' example, torch autograd as reference, deep graphs,
+"""Tests of dlcourse/autograd/: the notes' example, torch autograd as reference, deep graphs,
 and forward mode (``Dual``) against finite differences and against reverse mode (``Value``)."""
 
 from __future__ import annotations

@@ -18,9 +18,10 @@ import numpy as np
 from dlcourse._validate import as_rng, check_choice, check_int
 from dlcourse.init import INITS
 from dlcourse.nn.activation import ACTIVATIONS
+from dlcourse.nn.container import Sequential
 from dlcourse.nn.conv import Conv2d
 from dlcourse.nn.linear import Linear
-from dlcourse.nn.module import Module, Sequential
+from dlcourse.nn.module import Module
 from dlcourse.nn.norm import BatchNorm1d, BatchNorm2d
 from dlcourse.nn.pool import AvgPool2d, MaxPool2d
 from dlcourse.nn.shape import Flatten

@@ -12,8 +12,9 @@ import numpy as np
 
 from dlcourse._validate import as_rng, check_choice, check_int
 from dlcourse.nn.activation import ACTIVATIONS
+from dlcourse.nn.container import Sequential
 from dlcourse.nn.linear import INITS, Linear
-from dlcourse.nn.module import Module, Sequential
+from dlcourse.nn.module import Module
 
 __all__ = ["MLP"]
 

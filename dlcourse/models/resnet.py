@@ -13,9 +13,11 @@ import numpy as np
 
 from dlcourse._validate import as_float_array, as_rng, check_int
 from dlcourse.nn.activation import ReLU
+from dlcourse.nn.container import Sequential
 from dlcourse.nn.conv import Conv2d
+from dlcourse.nn.grad_mode import backward_of
 from dlcourse.nn.linear import Linear
-from dlcourse.nn.module import Module, Sequential, backward_of
+from dlcourse.nn.module import Module
 from dlcourse.nn.norm import BatchNorm2d
 from dlcourse.nn.shape import Flatten
 from dlcourse.nn.upsample import AdaptiveAvgPool2d

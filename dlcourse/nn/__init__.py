@@ -16,13 +16,15 @@ from dlcourse.nn.activation import (
     Swish,
     Tanh,
 )
+from dlcourse.nn.container import Sequential
 from dlcourse.nn.conv import Conv2d, col2im, corr2d, im2col
 from dlcourse.nn.conv1d import Conv1d, conv1d
 from dlcourse.nn.dropout import Dropout
+from dlcourse.nn.grad_mode import is_grad_enabled, no_grad
 from dlcourse.nn.linear import Linear
 from dlcourse.nn.lrn import LocalResponseNorm
 from dlcourse.nn.maxout import Maxout
-from dlcourse.nn.module import Module, Parameter, Sequential, is_grad_enabled, no_grad
+from dlcourse.nn.module import Module, Parameter
 from dlcourse.nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from dlcourse.nn.pool import AvgPool2d, MaxPool2d
 from dlcourse.nn.shape import Flatten

@@ -55,7 +55,8 @@ from dlcourse.nn._conv_utils import (
     conv_output_size,
     pair,
 )
-from dlcourse.nn.module import Module, Parameter, is_grad_enabled
+from dlcourse.nn.grad_mode import is_grad_enabled
+from dlcourse.nn.module import Module, Parameter
 
 __all__ = [
     "Conv2d",

@@ -43,7 +43,8 @@ from dlcourse._validate import (
 )
 from dlcourse.nn._conv_utils import Workspace, conv_output_size
 from dlcourse.nn.conv import Conv2dCache, conv2d_backward, conv2d_forward
-from dlcourse.nn.module import Module, Parameter, is_grad_enabled
+from dlcourse.nn.grad_mode import is_grad_enabled
+from dlcourse.nn.module import Module, Parameter
 
 __all__ = ["Conv1d", "conv1d", "conv1d_forward", "conv1d_backward", "CONV1D_MODES"]
 

@@ -1,4 +1,4 @@
-"""Parameters, the ``Module`` base class and ``Sequential``.
+"""``Parameter`` and the ``Module`` base class (also see ``nn.container``, ``nn.grad_mode``).
 
 A network is a tree of modules. Each module computes ``forward(x)`` and, given the gradient
 ``dout`` of the loss with respect to its output, ``backward(dout)`` returns ``dx`` and **adds**
@@ -42,8 +42,6 @@ own caller needs no dx, and ``fit`` asks for no dx (nobody uses the gradient of 
 
 from __future__ import annotations
 
-import contextlib
-import inspect
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,63 +50,9 @@ from typing import Any
 import numpy as np
 
 from dlcourse._validate import as_array, as_float_array
+from dlcourse.nn.grad_mode import _grad_enabled
 
-__all__ = ["Parameter", "Module", "Sequential", "no_grad", "is_grad_enabled", "backward_of"]
-
-_grad_enabled: list[bool] = [True]
-
-
-def is_grad_enabled() -> bool:
-    """False inside ``with no_grad():`` (forwards then keep no caches)."""
-    return _grad_enabled[-1]
-
-
-@contextlib.contextmanager
-def no_grad() -> Iterator[None]:
-    """Context in which forwards record no caches: inference that holds no memory.
-
-    ``backward`` after a forward run under ``no_grad`` raises (there is nothing to
-    differentiate). Nesting is allowed; the previous state is restored on exit, also when the
-    block raises.
-
-    >>> from dlcourse.nn import Linear, no_grad
-    >>> layer = Linear(3, 2, rng=0)
-    >>> with no_grad():
-    ...     y = layer(np.ones((4, 3)))
-    >>> layer.num_cached_calls
-    0
-    """
-    _grad_enabled.append(False)
-    try:
-        yield
-    finally:
-        _grad_enabled.pop()
-
-
-_ACCEPTS_NEED_DX: dict[type, bool] = {}
-
-
-def backward_of(module: Any, dout: Any, need_dx: bool = True) -> Any:
-    """``module.backward(dout, need_dx=need_dx)`` if its backward takes ``need_dx``, else
-    ``module.backward(dout)`` (a student's or third-party module); returns what it returns."""
-    if need_dx:
-        return module.backward(dout)
-    cls = type(module)
-    accepts = _ACCEPTS_NEED_DX.get(cls)
-    if accepts is None:
-        try:
-            params = inspect.signature(cls.backward).parameters
-        except (TypeError, ValueError):
-            params = {}
-        accepts = "need_dx" in params or any(
-            p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
-        )
-        _ACCEPTS_NEED_DX[cls] = accepts
-    if accepts:
-        return module.backward(dout, need_dx=False)
-    module.backward(dout)
-    return None
-
+__all__ = ["Parameter", "Module"]
 
 class Parameter:
     """A trainable array and the gradient accumulated for it.
@@ -454,59 +398,3 @@ class Module:
             child_repr = repr(child).replace("\n", "\n  ")
             lines.append(f"  ({name}): {child_repr}")
         return "\n".join(lines) + "\n)"
-
-
-class Sequential(Module):
-    """Modules applied one after the other: ``forward`` chains them, ``backward`` runs in reverse.
-
-    ``Sequential(Linear(2, 16), ReLU(), Linear(16, 2))``; children are named ``"0"``, ``"1"``, ...
-    Supports ``len``, iteration, ``seq[i]`` and slices (``seq[:2]`` is a Sequential sharing the
-    same modules). A module may appear several times (its calls are differentiated in reverse
-    order, see "Caches and reuse" above).
-
-    Modules that return several values: each child's output is passed to the next child as its
-    one argument, and ``backward`` passes each child's return value to the previous child. A
-    recurrent layer returns ``(outputs, state)``, so the next child must accept that tuple (e.g.
-    a small module that keeps ``outputs``: its backward returns ``(doutputs, None)``), and the
-    recurrent layer's backward receives that pair. ``fit``'s supervised path needs the whole
-    model to return what the loss takes (the logits); anything else trains with
-    ``fit(step=...)``.
-    """
-
-    def __init__(self, *modules: Module) -> None:
-        super().__init__()
-        for i, m in enumerate(modules):
-            if not isinstance(m, Module):
-                raise TypeError(f"modules[{i}]: expected a Module, got {type(m).__name__}")
-            self.add_module(str(i), m)
-
-    def forward(self, x: Any) -> Any:
-        for m in self._modules.values():
-            x = m(x)
-        return x
-
-    def backward(self, dout: Any, need_dx: bool = True) -> Any:
-        """Back-propagate through the children in reverse order; return dx (None if not
-        ``need_dx``, in which case the first child skips its input gradient)."""
-        mods = list(self._modules.values())
-        for m in reversed(mods[1:]):
-            dout = m.backward(dout)
-        if not mods:
-            return dout if need_dx else None
-        return backward_of(mods[0], dout, need_dx)
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(list(self._modules.values()))
-
-    def __getitem__(self, index: int | slice) -> Any:
-        mods = list(self._modules.values())
-        if isinstance(index, slice):
-            return Sequential(*mods[index])
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"index: expected an int or a slice, got {type(index).__name__}")
-        if not -len(mods) <= index < len(mods):
-            raise IndexError(f"index: expected a value in [{-len(mods)}, {len(mods)}), got {index}")
-        return mods[index]
