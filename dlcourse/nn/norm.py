@@ -209,11 +209,13 @@ class _Affine(Module):
             )
         self._caches.pop()
         dout = dout.astype(x_hat.dtype, copy=False)
-        params = [p for p in (self.gamma, self.beta) if p is not None and p.requires_grad]
-        dx, dgamma, dbeta = norm_backward(dout, cache, need_dx=need_dx, need_params=bool(params))
-        for p, g in ((self.gamma, dgamma), (self.beta, dbeta)):
-            if p is not None and p.requires_grad and g is not None:
-                p.grad += g.reshape(p.shape)
+        need_params = self._wants_grad(self.gamma, self.beta)
+        dx, dgamma, dbeta = norm_backward(dout, cache, need_dx=need_dx, need_params=need_params)
+        if dgamma is not None:
+            dgamma = dgamma.reshape(self.gamma.shape)
+        if dbeta is not None:
+            dbeta = dbeta.reshape(self.beta.shape)
+        self._accumulate((self.gamma, dgamma), (self.beta, dbeta))
         return dx
 
 

@@ -169,13 +169,12 @@ class WeightNormLinear(Module):
             )
         self._caches.pop()
         dout = dout.astype(x.dtype, copy=False)
-        params = [(self.v, 1), (self.g, 2), (self.b, 3)]
-        need_params = any(p is not None and p.requires_grad for p, _ in params)
-        grads = weight_norm_linear_backward(dout, cache, need_dx=need_dx, need_params=need_params)
-        for p, i in params:
-            if p is not None and p.requires_grad and grads[i] is not None:
-                p.grad += grads[i]
-        return grads[0]
+        need_params = self._wants_grad(self.v, self.g, self.b)
+        dx, dv, dg, db = weight_norm_linear_backward(
+            dout, cache, need_dx=need_dx, need_params=need_params
+        )
+        self._accumulate((self.v, dv), (self.g, dg), (self.b, db))
+        return dx
 
     def extra_repr(self) -> str:
         return (
