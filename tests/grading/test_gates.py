@@ -535,6 +535,22 @@ MUTANTS: list[Mutant] = [
 ]
 
 
+def _mutant_files() -> list[Mutant]:
+    """The mutants of later modules: ``tests/grading/mutants/<module>.py`` each define
+    ``MUTANTS``, a list of ``(exercise, file, [(old, new), ...], expect)`` tuples (plain data,
+    one file per exercise module, so that chapters can be written side by side)."""
+    out: list[Mutant] = []
+    for path in sorted((Path(__file__).parent / "mutants").glob("*.py")):
+        namespace: dict[str, Any] = {"__name__": f"mutants_{path.stem}"}
+        exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), namespace)
+        for exercise, file, edits, expect in namespace["MUTANTS"]:
+            out.append(Mutant(exercise, file, [tuple(e) for e in edits], expect))
+    return out
+
+
+MUTANTS += _mutant_files()
+
+
 def _apply(texts: dict[str, str], mut: Mutant) -> dict[str, str] | None:
     """``texts`` (file -> source) with ``mut``'s edits, or None if an edit does not apply once."""
     out = dict(texts)
