@@ -22,26 +22,40 @@ Callback = Callable[[int, History], Any]
 
 
 class EarlyStopping:
-    """Stop when the monitored quantity has not improved for ``patience`` epochs.
+    """Stop when the monitored quantity has not improved for ``patience`` evaluations.
 
-    The notes' rule "train until the validation error stops decreasing": with the default
-    ``monitor="val_error"`` (1 − validation accuracy), an epoch improves if its error is below
-    the best so far by more than ``min_delta``; after ``patience`` epochs in a row without
-    improvement, :func:`~dlcourse.train.fit` stops. With ``restore_best`` the weights of the
-    best epoch (saved with ``model.state_dict()``) are put back when training ends, whether it
-    stopped early or ran out of epochs.
+    The notes' rule "train until the validation error stops decreasing", i.e. the early-stopping
+    meta-algorithm 5.6: with the default ``monitor="val_error"`` (1 − validation accuracy), an
+    evaluation improves if its error is below the best so far by more than ``min_delta``
+    (alg. 5.6: v′ < v); after ``patience`` evaluations in a row without improvement (alg. 5.6's
+    counter j reaching p), :func:`~dlcourse.train.fit` stops. With ``restore_best`` the weights
+    of the best evaluation θ* (saved with ``model.state_dict()``) are put back when training
+    ends, whether it stopped early or ran out of epochs.
+
+    Alg. 5.6 evaluates every n training steps. ``fit`` validates after each epoch, so here the
+    evaluation interval is ``interval`` epochs: n = ``interval`` · ``steps_per_epoch`` steps
+    (epochs in between are ignored and count towards neither the best nor the patience). For
+    an interval shorter than one pass over the data, make an "epoch" of n steps (a loader over
+    n batches, or ``fit(train_loader=range(n), step=...)``). Given ``steps_per_epoch``, the
+    best number of training steps i* is ``best_step`` = (``best_epoch`` + 1) · steps_per_epoch.
 
     Args:
-        patience: epochs without improvement before stopping, >= 1.
+        patience: evaluations without improvement before stopping (alg. 5.6's p), >= 1.
         monitor: any key the run records (``"val_loss"``, ``"train_g_loss"``, ...) or
             ``X_error`` for a recorded ``X_acc``.
         min_delta: smallest change that counts as an improvement, >= 0.
         restore_best: reload the best epoch's weights at the end (needs ``fit(model=...)``).
         mode: ``"auto"`` (accuracies, F1, returns are maximised, the rest minimised; see
             :func:`dlcourse.history.monitor_mode`), ``"min"`` or ``"max"``.
+        interval: evaluate after every ``interval``-th epoch (epochs ``interval − 1``,
+            ``2·interval − 1``, ... counting from 0), >= 1.
+        steps_per_epoch: optimiser steps per epoch (``len(loader)``), >= 1, to report
+            ``best_step``; None leaves ``best_step`` None.
 
-    Attributes (after training): ``best_epoch``, ``best`` (value), ``stopped_epoch`` (None
-    if training was not stopped early).
+    Attributes (after training): ``best_epoch`` (0-based epoch of θ*), ``best`` (value),
+    ``best_step`` (i*, training steps up to and including ``best_epoch``), ``best_state``
+    (θ*, a copy of the state dict; None without ``restore_best``), ``stopped_epoch`` (None if
+    training was not stopped early), ``evaluations`` (how many epochs were evaluated).
     """
 
     def __init__(
@@ -51,8 +65,13 @@ class EarlyStopping:
         min_delta: float = 0.0,
         restore_best: bool = True,
         mode: str = "auto",
+        interval: int = 1,
+        steps_per_epoch: int | None = None,
     ) -> None:
         self.patience = check_int("patience", patience, minimum=1)
+        self.interval = check_int("interval", interval, minimum=1)
+        self.steps_per_epoch = (None if steps_per_epoch is None
+                                else check_int("steps_per_epoch", steps_per_epoch, minimum=1))
         if not isinstance(monitor, str):
             raise TypeError(f"monitor: expected a History key such as 'val_loss', got {monitor!r}")
         self.monitor = monitor
@@ -68,7 +87,22 @@ class EarlyStopping:
         self.best_epoch: int | None = None
         self.stopped_epoch: int | None = None
         self.wait = 0
+        self.evaluations = 0
         self._best_state: dict[str, np.ndarray] | None = None
+
+    @property
+    def best_step(self) -> int | None:
+        """i* of alg. 5.6: training steps up to the end of ``best_epoch`` (None if unknown)."""
+        if self.best_epoch is None or self.steps_per_epoch is None:
+            return None
+        return (self.best_epoch + 1) * self.steps_per_epoch
+
+    @property
+    def best_state(self) -> dict[str, np.ndarray] | None:
+        """θ* of alg. 5.6: a copy of the best evaluation's ``state_dict`` (with ``restore_best``)."""
+        if self._best_state is None:
+            return None
+        return {k: v.copy() for k, v in self._best_state.items()}
 
     def on_train_begin(self, model: Any) -> None:
         """Reset the state; remember ``model`` to snapshot its weights."""
@@ -81,6 +115,9 @@ class EarlyStopping:
 
     def __call__(self, epoch: int, history: History) -> bool:
         """Update with the latest epoch of ``history``; True means stop."""
+        if (epoch + 1) % self.interval:
+            return False
+        self.evaluations += 1
         value = history.metric(self.monitor)[-1]
         score = -value if self.mode == "max" else value
         if score < self._best_score - self.min_delta:  # False for NaN: no improvement

@@ -340,6 +340,63 @@ def test_early_stopping_in_fit_and_custom_callback() -> None:
     assert calls == [0, 1, 2] and hist2.epochs == 3
 
 
+def _meta_algorithm_5_6(errors: list[float], n: int, p: int) -> tuple[int, int, int]:
+    """Alg. 5.6 transcribed line by line; θ is the number of steps taken (θ_0 = 0) and the
+    k-th evaluation sees errors[k]. Returns (θ*, i*, steps run)."""
+    theta, i, j, v = 0, 0, 0, math.inf
+    theta_star, i_star = theta, i
+    k = 0
+    while j < p and k < len(errors):
+        theta += n                      # run the training algorithm n steps
+        i += n
+        v_new = errors[k]
+        k += 1
+        if v_new < v:
+            j, theta_star, i_star, v = 0, theta, i, v_new
+        else:
+            j += 1
+    return theta_star, i_star, i
+
+
+@pytest.mark.parametrize("interval, steps_per_epoch, patience", [(1, 3, 2), (2, 3, 2), (3, 1, 1)])
+def test_early_stopping_matches_meta_algorithm_5_6(interval: int, steps_per_epoch: int,
+                                                   patience: int) -> None:
+    # evaluation k of alg. 5.6 comes after epoch (k + 1)·interval − 1; the epochs in between
+    # report 0.0, which would be the best value if EarlyStopping did not skip them
+    evals = [0.9, 0.7, 0.8, 0.6, 0.65, 0.61, 0.6, 0.7, 0.5]
+    per_epoch = [evals[e // interval] if (e + 1) % interval == 0 else 0.0
+                 for e in range(interval * len(evals))]
+    model = Linear(1, 1)
+    model.W.data[...] = 0.0                       # θ = the number of steps taken
+
+    def step(batch: int) -> dict[str, float]:
+        epoch = int(model.W.data[0, 0]) // steps_per_epoch
+        model.W.data[...] += 1.0
+        return {"err": per_epoch[epoch]}
+
+    es = EarlyStopping(patience=patience, monitor="train_err", interval=interval,
+                       steps_per_epoch=steps_per_epoch)
+    hist = fit(model=model, train_loader=range(steps_per_epoch), step=step,
+               epochs=len(per_epoch), callbacks=[es], quiet=True)
+    n = interval * steps_per_epoch
+    theta_star, i_star, steps_run = _meta_algorithm_5_6(evals, n, patience)
+    assert es.best_step == i_star
+    assert model.W.data[0, 0] == theta_star == es.best_state["W"][0, 0]
+    assert hist.epochs * steps_per_epoch == steps_run
+    assert es.evaluations == steps_run // n
+
+
+def test_early_stopping_interval_arguments() -> None:
+    es = EarlyStopping(patience=1, restore_best=False)
+    assert es.best_step is None and es.best_state is None and es.interval == 1
+    with pytest.raises(ValueError, match=r"interval"):
+        EarlyStopping(interval=0)
+    with pytest.raises(ValueError, match=r"steps_per_epoch"):
+        EarlyStopping(steps_per_epoch=0)
+    with pytest.raises(TypeError, match=r"steps_per_epoch"):
+        EarlyStopping(steps_per_epoch=1.5)
+
+
 def test_output_goes_to_stdout_only(capsys: pytest.CaptureFixture[str]) -> None:
     X, y = _blobs(10, n=20)
     model = LinearModel(*_init(11))
