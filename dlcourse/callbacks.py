@@ -99,7 +99,7 @@ class EarlyStopping:
 
     @property
     def best_state(self) -> dict[str, np.ndarray] | None:
-        """θ* of alg. 5.6: a copy of the best evaluation's ``state_dict`` (with ``restore_best``)."""
+        """θ* of alg. 5.6: a copy of the best evaluation's ``state_dict`` (restore_best)."""
         if self._best_state is None:
             return None
         return {k: v.copy() for k, v in self._best_state.items()}
