@@ -11,7 +11,10 @@ What is timed (float32 throughout), for each layer shape of issue 14:
 
 Shapes (N, C, H, W) -> F, kernel k, padding p: (64, 3, 32, 32) -> 32 k3 p1,
 (64, 32, 16, 16) -> 64 k3 p1, (256, 1, 28, 28) -> 6 k5 p0. The issue's target is a ratio
-<= 1.5 for each conv shape. (The whole CIFAR-model training step is to be added with the model.)
+<= 1.5 for each conv shape. The last row is a whole training step of the chapter's CIFAR-10
+network (``CifarNet``, batch ``STEP_BATCH``; forward, loss, backward, SGD with Nesterov momentum;
+``benchmarks/_cifar_step.py``), reported but with no target: it adds batch normalisation,
+pooling and the optimiser, which numpy runs on one core.
 
 Method (as ``bench_mlp``): dlcourse and torch run in alternating blocks in one process (the
 order flips every block); the table shows the median per-call time of each side and the ratio
@@ -45,10 +48,12 @@ import numpy as np
 
 import dlcourse
 from benchmarks import _record
+from benchmarks._cifar_step import cifar_step_cases
 from benchmarks.bench_mlp import _assert_float32, _import_torch, blas_threads, compare
 from dlcourse.nn import AvgPool2d, Conv2d, MaxPool2d
 
 NAME = "bench_conv"
+STEP_BATCH = 128  # the CIFAR training step's batch (0: skip it)
 
 
 @dataclass(frozen=True)
@@ -214,6 +219,9 @@ def _run(quick: bool, shapes: Sequence[ConvShape], blocks: int | None,
     if shapes:
         s = shapes[0]
         cases.update(_pool_cases(torch, (s.N, s.F, *s.out_hw), rng))
+    if STEP_BATCH:
+        cases.update(cifar_step_cases(torch, STEP_BATCH, rng, seed))
+    record["step_batch"] = STEP_BATCH
     results = [compare(op, ours, ref, blocks, block_seconds) for op, (ours, ref) in cases.items()]
     record["results"] = [asdict(r) for r in results]
     return record

@@ -22,6 +22,7 @@ TINY = (bench_conv.ConvShape(2, 3, 6, 6, 4, 3, 1), bench_conv.ConvShape(3, 1, 7,
 def test_main_quick_writes_finite_ratios(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(bench_conv, "SHAPES", TINY)
+    monkeypatch.setattr(bench_conv, "STEP_BATCH", 2)
     out = tmp_path / "bench.json"
     assert bench_conv.main(["--quick", "--blocks", "3", "--block-seconds", "0.002",
                             "--json", str(out)]) == 0
@@ -31,8 +32,9 @@ def test_main_quick_writes_finite_ratios(tmp_path: Path, monkeypatch: pytest.Mon
     assert record["reference"] == "torch" and record["mode"] == "quick"
     assert record["dtype"] == "float32" and record["threads"] >= 1
     ops = [r["op"] for r in record["results"]]
-    # two conv ops per shape (with and without dx) and the two pooling ops
-    assert len(ops) == 2 * len(TINY) + 2 and len(set(ops)) == len(ops)
+    # two conv ops per shape (with and without dx), the two pooling ops, the CIFAR step
+    assert len(ops) == 2 * len(TINY) + 3 and len(set(ops)) == len(ops)
+    assert ops[-1] == "CifarNet train step (B=2)"
     assert "conv (2,3,6,6)->4 k3p1 fwd+bwd" in ops and "conv (3,1,7,7)->2 k2p0 no dx" in ops
     for r in record["results"]:
         for key in ("ratio", "dlcourse_ms", "torch_ms"):

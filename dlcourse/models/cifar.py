@@ -9,7 +9,7 @@ linear layer give the ten logits::
 
 The convolutions have no bias: the batch normalisation after each subtracts the batch mean, so
 a bias would cancel (the chapter's section on BatchNorm). With the default widths
-(32, 64, 128, 256) the network has about 0.98 M parameters and needs about 59 M
+(32, 64, 128, 256) the network has about 0.98 M parameters and needs about 67 M
 multiply-adds per 32×32 image; ``benchmarks/cifar10_cnn.py`` trains it (its record gives the
 accuracy and the wall time).
 """
