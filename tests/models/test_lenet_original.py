@@ -41,6 +41,10 @@ def test_layer_table_matches_the_notes() -> None:
     assert rows["C1"].shape == (6, 28, 28) and rows["S4"].shape == (16, 5, 5)
     assert rows["output"].neurons == 10 and rows["output"].connections == 84 * 10
     assert rows["output"].params == 0  # fixed centres, as the paper
+    # LeCun et al. (1998), section II.B: "340,908 connections, but only 60,000 trainable
+    # free parameters" (the RBF centres are fixed, their 840 connections counted).
+    assert sum(r.connections for r in rows.values()) == 340_908
+    assert sum(r.params for r in rows.values()) == 60_000
     rows_t = {r.name: r for r in LeNet5Original(trainable_centres=True, rng=0).layer_table()}
     assert rows_t["output"].params == 840
 
