@@ -194,7 +194,14 @@ def test_draw_shows_the_trajectory_and_the_reference() -> None:
 def test_draw_without_reference_and_a_run_that_leaves_the_window() -> None:
     ax = draw_optimizer_trajectory("SGD", 0.6, 0.0, reference=False, ax=_new_ax())
     assert list(_curves(ax)) == ["SGD"]
-    assert "leaves the window" in ax.get_title()
+    assert ax.get_title().split("\n")[1].endswith("leaves the window")
+
+
+def test_a_diverging_reference_is_cut_where_it_leaves_the_window() -> None:
+    # GD with lr = 0.6: x2 is multiplied by −1.4 per step, −2 → 2.8 → −3.92 (out at step 2)
+    ax = draw_optimizer_trajectory("Adam", 0.6, 0.9, ax=_new_ax())
+    ref = _curves(ax)["GD, same lr (leaves the window)"]
+    np.testing.assert_allclose(ref.get_ydata(), [-2.0, 2.8, -3.92])
     ax = draw_optimizer_trajectory("AdaGrad", 0.5, 0.3, ax=_new_ax())
     assert "momentum" not in ax.get_title() and "β1" not in ax.get_title()
 

@@ -42,7 +42,7 @@ OPTIMIZERS: tuple[str, ...] = ("SGD", "Nesterov", "AdaGrad", "RMSProp", "AdaDelt
 #: what the momentum argument sets for each rule (None: the rule has no momentum).
 MOMENTUM_MEANING: dict[str, str | None] = {
     "SGD": "momentum ρ (heavy ball, 5.40)",
-    "Nesterov": "Nesterov momentum ρ",
+    "Nesterov": "momentum ρ (Nesterov look-ahead)",
     "AdaGrad": None,
     "RMSProp": "momentum μ",
     "AdaDelta": None,
@@ -175,10 +175,12 @@ def draw_optimizer_trajectory(
     """Contours of ``f = 0.1 x1² + 2 x2²`` with the path of :func:`optimizer_trajectory`.
 
     Lines (labels): the path (``optimizer``, circles) and, if ``reference``, plain gradient
-    descent with the same learning rate (``"GD, same lr"``, grey, dashed); a star marks the
+    descent with the same learning rate (``"GD, same lr"``, grey, dashed; drawn only until it
+    leaves the window, then labelled ``"GD, same lr (leaves the window)"``); a star marks the
     minimum (0, 0). The window is fixed (x1 in [−5.5, 1.5], x2 in [−3, 3]) so that runs are
-    comparable; a path that leaves it is said so in the title, which also gives the final point
-    and f there. ``ax=None`` creates a new pyplot figure. Returns the axes.
+    comparable. The title's first line gives the settings; its second line the final point and
+    f there, and says so if the path leaves the window. ``ax=None`` creates a new pyplot
+    figure. Returns the axes.
     """
     path = optimizer_trajectory(optimizer, lr, momentum, steps=steps)
     reference = V.check_bool("reference", reference)
@@ -189,7 +191,11 @@ def draw_optimizer_trajectory(
                colors="0.75", linewidths=0.8)
     if reference:
         gd = optimizer_trajectory("SGD", lr, 0.0, steps=steps)
-        ax.plot(gd[:, 0], gd[:, 1], "--", color="0.45", lw=1, label="GD, same lr")
+        out = np.flatnonzero(np.any(np.abs(gd) > [5.5, 3.0], axis=1))
+        label = "GD, same lr"
+        if out.size:  # draw a diverging reference only until it leaves the window
+            gd, label = gd[: out[0] + 1], "GD, same lr (leaves the window)"
+        ax.plot(gd[:, 0], gd[:, 1], "--", color="0.45", lw=1, label=label)
     ax.plot(path[:, 0], path[:, 1], "-o", color="C1", markersize=3, label=optimizer)
     ax.plot([0.0], [0.0], "*", color="k", markersize=10)
     ax.set_xlim(-5.5, 1.5)
@@ -205,7 +211,7 @@ def draw_optimizer_trajectory(
     )
     meaning = MOMENTUM_MEANING[optimizer]
     knob = f", {meaning.split(' (')[0]} = {momentum:g}" if meaning else ""
-    ax.set_title(f"{optimizer}, lr = {lr:g}{knob}, {steps} steps: {where}", fontsize=10)
+    ax.set_title(f"{optimizer}, lr = {lr:g}{knob}, {steps} steps\n{where}", fontsize=10)
     ax.legend(loc="upper right", fontsize=8)
     return ax
 
