@@ -1,6 +1,6 @@
 """Chapter 4 (outline lesson 3): the CIFAR-10 CNN, >= 75 % test accuracy within an hour on 2 cores.
 
-The book's notebook ``book/04_cnn/05_cifar10.ipynb`` plots the curves this script records and
+The book's notebook ``book/04_cnn/04_cifar10.ipynb`` plots the curves this script records and
 evaluates the checkpoint it saves; CI never trains the full model.
 
 Usage (from the repository root)::
