@@ -353,7 +353,7 @@ def test_avgpool_matches_package_and_finite_differences(lab3: ModuleType) -> Non
 # ---------------------------------------------------------------- lab3.train_cnn
 # Floor and budget from the reference solution on the 8×8 digits (1,438 train / 359 test), 8
 # epochs, batch 32, lr 3e-3, one BLAS thread, seeds 0–19, while a CIFAR-10 run loaded both
-# cores: test accuracy 0.928–0.969 (seed 0: 0.944), 2.1–4.2 s per run (9.4 s once, graded at
+# cores: test accuracy 0.928–0.969 (seed 0: 0.944), 1.5–4.2 s per run (9.4 s once, graded at
 # a load of 9). Floor = lowest seed − 0.02, rounded down: the reference never fails; budget
 # 25 s, under the grader's 30 s per test. A per-pixel loop (every n, f, i, j) takes minutes.
 ACC_FLOOR, TIME_BUDGET = 0.90, 25.0
