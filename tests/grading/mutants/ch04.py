@@ -17,7 +17,7 @@ _LENET = (
     "        nn.Flatten(), nn.Linear(32 * (X.shape[2] // 4) * (X.shape[3] // 4), 10, rng=rng, "
     "dtype=f32),\n    )\n"
     "    loader = DataLoader(X.astype(f32), y, batch_size=64, shuffle=True, rng=rng)\n"
-    "    fit(model, CrossEntropyLoss(), Adam(model.parameters(), lr=3e-3), loader, epochs=8, "
+    "    fit(model, CrossEntropyLoss(), Adam(model.parameters(), lr=3e-3), loader, epochs=5, "
     "quiet=True)\n"
 )
 _BASELINE = (
