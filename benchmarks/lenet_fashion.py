@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import _record
+from benchmarks.lab2_mlp_mnist import cosine_schedule
 from dlcourse.data import DataLoader, load_fashion_mnist
 from dlcourse.losses import CrossEntropyLoss
 from dlcourse.models import AlexNet, LeNet5
@@ -101,6 +102,8 @@ def run(config: dict[str, Any], seed: int) -> dict[str, Any]:
     loss = CrossEntropyLoss()
     opt = Adam(model.parameters(), lr=config["lr"])
     loader = DataLoader(X, y, batch_size=config["batch_size"], shuffle=True, rng=seed)
+    if config["schedule"] == "cosine":
+        opt.schedule = cosine_schedule(config["lr"], config["epochs"] * len(loader))
     inner = supervised_step(model, loss, opt)
     batch_losses: list[float] = []
 
@@ -147,6 +150,8 @@ def describe(config: dict[str, Any]) -> dict[str, Any]:
                  if config["init"] == "pytorch" else "dlcourse default for the activation"),
         "loss": "CrossEntropyLoss",
         "optimizer": f"Adam(lr={config['lr']}), batch {config['batch_size']}",
+        "lr_schedule": ("cosine decay to 0 over all steps" if config["schedule"] == "cosine"
+                        else "constant"),
         "epochs": config["epochs"],
         "evaluation": "whole test set after every epoch; the last epoch is reported",
         "notes_log": {
@@ -173,8 +178,10 @@ EXPERIMENT = _record.Experiment(
     full_seeds=(0, 1, 2),
     quick_seeds=(0,),
     variants={
-        "relu_bn": {"model": "lenet_relu_bn", "init": "default"},
-        "alexnet_small": {"model": "alexnet_small", "init": "default"},
+        "relu_bn": {"model": "lenet_relu_bn", "init": "default", "lr": 0.003,
+                    "schedule": "cosine"},
+        "relu_bn_constant": {"model": "lenet_relu_bn", "init": "default"},
+        "alexnet_small": {"model": "alexnet_small", "init": "default", "epochs": 2},
     },
     check=_record.CheckSpec(
         metric="test_accuracy",
@@ -201,6 +208,7 @@ def make_config(args: argparse.Namespace) -> dict[str, Any]:
         "epochs": args.epochs if args.epochs is not None else (5 if args.full else 2),
         "batch_size": args.batch_size,
         "lr": args.lr,
+        "schedule": args.schedule,
     }
 
 
@@ -212,6 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=None, help="default: 5 (full), 2 (quick)")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--schedule", choices=("constant", "cosine"), default="constant")
     return _record.main(EXPERIMENT, argv, parser, make_config)
 
 
