@@ -29,6 +29,9 @@ RESULTS = ROOT / "book" / "results"
 RECORDS = sorted(RESULTS.glob("*.json"))
 LAB_NOTEBOOKS = [ROOT / "book" / "01_basics" / "04_lab1_softmax_mnist.ipynb",
                  ROOT / "book" / "02_feedforward" / "06_lab2_mlp_mnist.ipynb"]
+# every page that reads a record (chapters 3 and 4 build their sentences from it by code too)
+READERS = sorted(p for p in (ROOT / "book").glob("*/*.ipynb")
+                 if "../results/" in p.read_text(encoding="utf-8"))
 TOOL = ROOT / "tools" / "apply_record_cells.py"
 HOW_TO_FIX = ("run `python tools/apply_record_cells.py` (it rewrites the record cells of the lab "
               "notebooks so that every sentence quoting a recorded number is built from the "
@@ -131,7 +134,13 @@ def test_copy_detector_flags_the_old_hand_typed_numbers() -> None:
     assert not _record.copies_in_text("批量 128，学习率 0.1，20 轮，$\\rho_2 = 0.999$", records)
 
 
-@pytest.mark.parametrize("path", LAB_NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_record_is_read_by_a_page() -> None:
+    read = "\n".join(p.read_text(encoding="utf-8") for p in READERS)
+    unread = [p.name for p in RECORDS if f"../results/{p.name}" not in read]
+    assert not unread, f"records no book page reads: {unread}"
+
+
+@pytest.mark.parametrize("path", READERS, ids=lambda p: p.stem)
 def test_lab_notebook_markdown_copies_no_recorded_number(path: Path) -> None:
     records = [load(p) for p in RECORDS]
     nb = nbformat.read(path, as_version=4)
