@@ -62,6 +62,11 @@ class BatchNorm1d(Module):
 
     Parameters: ``gamma`` (D,) = 1, ``beta`` (D,) = 0. Buffers: ``running_mean`` (D,) = 0,
     ``running_var`` (D,) = 1 (assign new arrays or update them in place: both are kept).
+
+    The cache: ``forward`` stores ``self.x_hat`` (N, D), ``self.inv_std`` (D,) = 1/√(σ² + ε)
+    of the statistics it used, and ``self.batch_stats`` (True in training mode); ``backward``
+    reads only these three and ``gamma`` (so it is graded on its own, with the cache set by
+    the test).
     """
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:

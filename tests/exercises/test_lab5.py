@@ -188,6 +188,27 @@ def test_batchnorm_backward_training(lab5: ModuleType) -> None:
     snap.assert_unchanged("BatchNorm1d")
 
 
+@exercise("lab5.batchnorm_backward", points=1, forbid=BN_BACKWARD["forbid"])
+def test_batchnorm_backward_from_the_documented_cache(lab5: ModuleType) -> None:
+    """backward alone: the cache (x_hat, inv_std, batch_stats) set by the test, not by the
+    student's forward; dx against finite differences of the closed form (7.55)-(7.57)."""
+    rng = np.random.default_rng(12)
+    x, dout = _batch(13, N=6, D=3), rng.normal(size=(6, 3))
+    gamma, beta, eps = rng.uniform(0.5, 2.0, 3), rng.normal(size=3), 1e-5
+    layer = lab5.BatchNorm1d(3, eps=eps)
+    layer.gamma.data[...] = gamma
+    var = x.var(axis=0)
+    layer.x_hat = (x - x.mean(axis=0)) / np.sqrt(var + eps)
+    layer.inv_std = 1.0 / np.sqrt(var + eps)
+    layer.batch_stats = True
+    layer.zero_grad()
+    dx = layer.backward(dout)
+    num = numerical_jacobian_vector(lambda z: _bn_closed_form(z, gamma, beta, eps), x, dout)
+    assert_grad(dx, num, "BatchNorm1d.backward (training, cache set by the test): dx",
+                hint="use self.x_hat, self.inv_std and self.batch_stats as the docstring says")
+    assert_grad(layer.beta.grad, dout.sum(axis=0), "BatchNorm1d.backward: beta.grad")
+
+
 @exercise("lab5.batchnorm_backward", points=1, **BN_BACKWARD)
 def test_batchnorm_backward_eval_and_accumulation(lab5: ModuleType) -> None:
     layer, _ = _bn_pair(lab5, 4, seed=11)
