@@ -19,6 +19,12 @@ MUTANTS = [
     ("lab7.score_gradient", "lab7.py",
      [("        model.train(was_training)\n", "        pass\n")],
      r"model.training after class_score_gradient: expected True, got False"),
+    # calls the package's answer
+    ("lab7.score_gradient", "lab7.py",
+     [("        scores = model(x)\n",
+       "        from dlcourse.viz import saliency_map as reference\n\n"
+       "        return reference(model, x, target, return_gradient=True)\n")],
+     r"may not call dlcourse\.viz\.saliency_map$"),
     # signed gradient instead of its magnitude
     ("lab7.saliency", "lab7.py",
      [("return np.abs(class_score_gradient(model, x, target)).max(axis=1)",
