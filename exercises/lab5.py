@@ -118,6 +118,10 @@ class Dropout(Module):
         p: drop probability in [0, 1) (PyTorch's meaning; the notes speak of the keep
             probability 1 − p).
         rng: Generator, seed or None: the layer's own source of masks.
+
+    The cache: ``forward`` stores ``self.mask``, the boolean keep-mask μ of its call (``None``
+    in eval mode or for p = 0); ``backward`` reads only ``self.mask`` and ``self.p`` (so it is
+    graded on its own, with the mask set by the test).
     """
 
     def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None) -> None:

@@ -400,3 +400,17 @@ def test_epochs_to_target(lab5: ModuleType) -> None:
                      f"epochs_to_target({acc}, {target})",
                      hint="the first epoch counts as 1; None if no epoch reaches the target")
 
+
+@exercise("lab5.dropout_backward", points=1, forbid=DROP_BACKWARD["forbid"])
+def test_dropout_backward_from_the_documented_cache(lab5: ModuleType) -> None:
+    """backward alone: the mask set by the test, not drawn by the student's forward."""
+    rng = np.random.default_rng(21)
+    layer = lab5.Dropout(0.25, rng=0)
+    mask = rng.random((4, 6)) >= 0.25
+    dout = rng.normal(size=(4, 6))
+    layer.mask = mask
+    assert_close(layer.backward(dout), dout * mask / 0.75,
+                 "Dropout.backward (mask set by the test)",
+                 hint="dx = dout ⊙ μ / (1 − p) with μ = self.mask")
+    layer.mask = None
+    assert_close(layer.backward(dout), dout, "Dropout.backward with self.mask None (eval)")
