@@ -33,6 +33,9 @@ LAB_NOTEBOOKS = [ROOT / "book" / "01_basics" / "04_lab1_softmax_mnist.ipynb",
 READERS = sorted(p for p in (ROOT / "book").glob("*/*.ipynb")
                  if "../results/" in p.read_text(encoding="utf-8"))
 TOOL = ROOT / "tools" / "apply_record_cells.py"
+# Records whose one run takes most of an hour (ARCHITECTURE.md, "Recorded results"): one seed
+# on the full data, and --check re-trains a fresh seed against the recorded value.
+ONE_SEED = {"cifar10_cnn"}
 HOW_TO_FIX = ("run `python tools/apply_record_cells.py` (it rewrites the record cells of the lab "
               "notebooks so that every sentence quoting a recorded number is built from the "
               "record), then re-run the notebooks under nbval")
@@ -62,9 +65,13 @@ def test_record_names_its_command_seeds_and_experiment(path: Path) -> None:
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["date"])
     exp = importlib.import_module(f"benchmarks.{path.stem}").EXPERIMENT
     assert r["headline"] == exp.check.metric
-    assert r["config"]["full_data"] is True
     seeds = r["seeds"]
-    assert len(seeds) >= 3 and len(set(seeds)) == len(seeds), "at least 3 distinct seeds"
+    if path.stem in ONE_SEED:
+        assert r["config"]["n_train"] == 50_000 and r["config"]["n_test"] == 10_000
+        assert len(seeds) >= 1
+    else:
+        assert r["config"]["full_data"] is True
+        assert len(seeds) >= 3 and len(set(seeds)) == len(seeds), "at least 3 distinct seeds"
     assert [run["seed"] for run in r["runs"]] == seeds
     for name, block in r.get("variants", {}).items():
         assert set(block["seeds"]) <= set(seeds) and len(block["seeds"]) >= 3, name
@@ -81,7 +88,8 @@ def test_record_spread_is_that_of_its_runs(path: Path) -> None:
             values = np.array([run[metric] for run in block["runs"]], dtype=float)
             assert s["n"] == len(values), (name, metric)
             assert s["mean"] == pytest.approx(values.mean(), abs=1e-6), (name, metric)
-            assert s["std"] == pytest.approx(values.std(ddof=1), abs=1e-6), (name, metric)
+            std = values.std(ddof=1) if len(values) > 1 else 0.0
+            assert s["std"] == pytest.approx(std, abs=1e-6), (name, metric)
             assert (s["min"], s["max"]) == (values.min(), values.max()), (name, metric)
     for name, block in r.get("variants", {}).items():
         main = {run["seed"]: run[r["headline"]] for run in r["runs"]}
@@ -103,7 +111,10 @@ def test_record_states_its_check_and_why(path: Path) -> None:
         assert check["tolerance"] == 0
     assert isinstance(check["reason"], str) and len(check["reason"]) > 40, "say why"
     assert check["tolerance_rule"]
-    assert check["seeds"] and set(check["seeds"]) <= set(r["seeds"])
+    if path.stem in ONE_SEED:  # a re-training with a seed the record has not seen
+        assert check["seeds"] and not set(check["seeds"]) & set(r["seeds"])
+    else:
+        assert check["seeds"] and set(check["seeds"]) <= set(r["seeds"])
     assert check["expected_wall_time_s"] > 0
 
 
