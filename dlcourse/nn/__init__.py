@@ -21,11 +21,12 @@ from dlcourse.nn.conv import Conv2d, col2im, corr2d, im2col
 from dlcourse.nn.conv1d import Conv1d, conv1d
 from dlcourse.nn.dropout import Dropout
 from dlcourse.nn.grad_mode import is_grad_enabled, no_grad
+from dlcourse.nn.layer_norm import LayerNorm
 from dlcourse.nn.linear import Linear
 from dlcourse.nn.lrn import LocalResponseNorm
 from dlcourse.nn.maxout import Maxout
 from dlcourse.nn.module import Module, Parameter
-from dlcourse.nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
+from dlcourse.nn.norm import BatchNorm1d, BatchNorm2d
 from dlcourse.nn.pool import AvgPool2d, MaxPool2d
 from dlcourse.nn.shape import Flatten
 from dlcourse.nn.upsample import AdaptiveAvgPool2d, MaxUnpool2d, Upsample
