@@ -18,8 +18,9 @@ first epoch, then a half cosine to 0 (``GradualWarmup(CosineDecay(...))``); augm
 random crop of 32 from the image padded by 4 and a random horizontal flip. Pixels are
 standardised with the training set's per-channel mean and standard deviation. No validation
 split selects anything: the reported accuracy is the test accuracy after the last epoch, and
-the per-epoch test accuracies are curves only. ``train_seconds`` counts the training passes;
-``eval_seconds`` the per-epoch test evaluations that the curves need.
+the per-epoch test accuracies are curves only. ``train_seconds`` sums the training passes as
+``fit`` times them (it is given no validation data); ``eval_seconds`` sums the per-epoch test
+evaluations that the curves need, timed separately by a callback.
 """
 
 from __future__ import annotations
@@ -36,11 +37,10 @@ from benchmarks import _record
 from dlcourse.data import DataLoader, load_cifar10
 from dlcourse.data.transforms import Compose, RandomCrop, RandomHorizontalFlip
 from dlcourse.losses import CrossEntropyLoss
-from dlcourse.metrics import accuracy
 from dlcourse.models import CifarNet
 from dlcourse.optim import SGD
 from dlcourse.optim.schedules import CosineDecay, GradualWarmup
-from dlcourse.train import fit, predict
+from dlcourse.train import evaluate, fit
 
 NAME = "cifar10_cnn"
 WIDTHS = (32, 64, 128, 256)
@@ -77,23 +77,32 @@ def run(config: dict[str, Any], seed: int) -> dict[str, Any]:
     warm = max(1, min(len(loader) * config["warmup_epochs"], steps // 2))  # quick runs: half
     opt.schedule = GradualWarmup(CosineDecay(config["lr"], steps - warm), warm)
     loss = CrossEntropyLoss(label_smoothing=config["label_smoothing"])
-    history = fit(model, loss, opt, loader, val=(X_test, y_test), epochs=config["epochs"],
-                  progress=sys.stdout.isatty())
-    start = time.perf_counter()
-    test_acc = accuracy(y_test, predict(model, X_test).argmax(axis=1))
-    eval_s = time.perf_counter() - start
+    test_acc_curve: list[float] = []
+    eval_s: list[float] = []
+
+    def test_after_epoch(epoch: int, history: Any) -> bool:
+        """The per-epoch test accuracy for the curves, timed apart from the training pass."""
+        start = time.perf_counter()
+        result = evaluate(model, None, (X_test, y_test), batch_size=256)
+        eval_s.append(time.perf_counter() - start)
+        test_acc_curve.append(result["accuracy"])
+        return False
+
+    history = fit(model, loss, opt, loader, epochs=config["epochs"],
+                  callbacks=[test_after_epoch], progress=sys.stdout.isatty())
     if _checkpoint is not None:
         state = {k: np.asarray(v) for k, v in model.state_dict().items()}
         np.savez(_checkpoint, mean=mean, std=std, **state)
-    epoch_s = [float(t) for t in history.time]
+    train_s = [float(t) for t in history.time]  # fit's epoch time: no validation passed to it
     return {
-        "test_accuracy": round(float(test_acc), 4),
+        "test_accuracy": round(float(test_acc_curve[-1]), 4),
         "train_loss": [float(f"{v:.4g}") for v in history.train_loss],
         "train_accuracy": [round(v, 4) for v in history.train_acc],
-        "test_accuracy_per_epoch": [round(v, 4) for v in history.val_acc],
-        "epoch_seconds": [round(t, 1) for t in epoch_s],
-        "eval_seconds_per_epoch": round(eval_s, 1),
-        "train_seconds": round(sum(epoch_s) - eval_s * len(epoch_s), 1),
+        "test_accuracy_per_epoch": [round(v, 4) for v in test_acc_curve],
+        "train_seconds_per_epoch": [round(t, 1) for t in train_s],
+        "eval_seconds_per_epoch": [round(t, 1) for t in eval_s],
+        "train_seconds": round(sum(train_s), 1),
+        "eval_seconds": round(sum(eval_s), 1),
     }
 
 

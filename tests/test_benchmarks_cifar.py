@@ -37,6 +37,9 @@ def test_quick_run_writes_record_and_loadable_checkpoint(have_cifar: None, tmp_p
     assert record["config"]["n_train"] == 256 and record["description"]["n_test"] == 100
     assert len(run["train_loss"]) == len(run["test_accuracy_per_epoch"]) == 1
     assert 0.0 <= run["test_accuracy"] <= 1.0 and run["train_seconds"] > 0
+    assert run["test_accuracy"] == run["test_accuracy_per_epoch"][-1]
+    assert run["train_seconds"] == pytest.approx(sum(run["train_seconds_per_epoch"]), abs=0.2)
+    assert len(run["eval_seconds_per_epoch"]) == 1 and "eval_seconds" in run
     with np.load(ckpt, allow_pickle=False) as z:
         state = {k: z[k] for k in z.files if k not in ("mean", "std")}
         assert z["mean"].shape == z["std"].shape == (1, 3, 1, 1)
