@@ -8,8 +8,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from _directional import check_directional_derivative
 
-from dlcourse.gradcheck import relative_error
 from dlcourse.losses import CrossEntropyLoss
 from dlcourse.models import AlexNet
 from dlcourse.models.alexnet import (
@@ -150,31 +150,12 @@ def test_small_alexnet_directional_derivative(mode: str) -> None:
     net = AlexNet(image_size=15, channels=(2, 3, 4, 3, 2), hidden=5,
                   dropout=0.0 if mode == "train" else 0.5, rng=0)
     getattr(net, mode)()
-    loss = CrossEntropyLoss()
     rng = np.random.default_rng(4)
     x, y = rng.normal(size=(2, 1, 15, 15)), np.array([1, 4])
-    net.zero_grad()
-    loss(net(x), y)
-    dx = net.backward(loss.backward())
     params = net.parameters()
     dirs = [rng.normal(size=p.shape) for p in params]
-    v = rng.normal(size=x.shape)
-    pairs = zip(params, dirs, strict=True)
-    analytic = float(np.sum(dx * v) + sum(np.sum(p.grad * d) for p, d in pairs))
-    eps = 1e-6
-
-    def f(t: float) -> float:
-        old = [p.data.copy() for p in params]
-        for p, d in zip(params, dirs, strict=True):
-            p.data += t * d
-        value = loss(net(x + t * v), y)
-        net.clear_cache()
-        for p, o in zip(params, old, strict=True):
-            p.data[...] = o
-        return value
-
-    numeric = (f(eps) - f(-eps)) / (2 * eps)
-    assert relative_error(np.array(analytic), np.array(numeric)) < 1e-6
+    check_directional_derivative(net, CrossEntropyLoss(), x, y, params, dirs,
+                                 rng.normal(size=x.shape))
 
 
 def test_float32_in_float32_out() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _directional import check_directional_derivative
 
 from dlcourse.gradcheck import numerical_jacobian_vector, relative_error
 from dlcourse.losses import CrossEntropyLoss
@@ -153,32 +154,13 @@ def test_whole_model_directional_derivative() -> None:
     """d loss along a random direction of the input and of every parameter, against the
     analytic gradients (two forward passes each instead of one per entry)."""
     net = LeNet5Original(trainable_centres=True, rng=0)
-    loss = CrossEntropyLoss()
     rng = np.random.default_rng(2)
     x, y = rng.random((2, 1, 32, 32)), np.array([3, 7])
-    net.zero_grad()
-    loss(net(x), y)
-    dx = net.backward(loss.backward())
     params = [p for p in net.parameters() if p.requires_grad]
     dirs = [rng.normal(size=p.shape) * (net.layers["C3"].mask if p is net.layers["C3"].W else 1)
             for p in params]
-    v = rng.normal(size=x.shape)
-    pairs = zip(params, dirs, strict=True)
-    analytic = float(np.sum(dx * v) + sum(np.sum(p.grad * d) for p, d in pairs))
-    eps = 1e-6
-
-    def f(t: float) -> float:
-        old = [p.data.copy() for p in params]
-        for p, d in zip(params, dirs, strict=True):
-            p.data += t * d
-        value = loss(net(x + t * v), y)
-        net.clear_cache()
-        for p, o in zip(params, old, strict=True):
-            p.data[...] = o
-        return value
-
-    numeric = (f(eps) - f(-eps)) / (2 * eps)
-    assert relative_error(np.array(analytic), np.array(numeric)) < 1e-6
+    check_directional_derivative(net, CrossEntropyLoss(), x, y, params, dirs,
+                                 rng.normal(size=x.shape))
 
 
 def test_float32_stays_float32_and_learns_one_batch() -> None:
