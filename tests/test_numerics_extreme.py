@@ -196,6 +196,7 @@ def test_activation_limits_are_exact(dtype: type) -> None:
     assert F.tanh_grad(np.array([20.0], dtype=dtype))[0] == pytest.approx(4 * np.exp(-40.0),
                                                                           rel=1e-5)
     assert F.sigmoid_grad(np.array([50.0]))[0] == pytest.approx(np.exp(-50.0), rel=1e-12)
+    assert F.tanh_grad(np.array(20.0, dtype=dtype)) == F.tanh_grad(np.array([20.0], dtype=dtype))[0]
 
 
 # ---- softmax -----------------------------------------------------------------------------------
