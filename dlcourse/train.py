@@ -66,7 +66,14 @@ from dlcourse.callbacks import Callback, EarlyStopping
 from dlcourse.data.loader import DataLoader
 from dlcourse.history import EpochMeans, History
 from dlcourse.nn.grad_mode import no_grad
-from dlcourse.steps import Metrics, Step, evaluation_step, supervised_step
+from dlcourse.steps import (
+    Metrics,
+    NonFiniteError,
+    NonFiniteGuard,
+    Step,
+    evaluation_step,
+    supervised_step,
+)
 
 __all__ = [
     "fit", "evaluate", "predict", "supervised_step", "evaluation_step",
@@ -169,8 +176,8 @@ def _history_name(split: str, name: str) -> str:
 
 
 def _check_mode(model: Any, loss: Any, optimizer: Any, train_loader: Any, val: Any,
-                metrics: Metrics | None, step: Step | None, val_step: Step | None
-                ) -> tuple[Step, Step | None]:
+                metrics: Metrics | None, step: Step | None, val_step: Step | None,
+                check_finite: str = "loss") -> tuple[Step, Step | None]:
     """The (step, val_step) pair of a supervised or a ``step=`` run; clear errors when mixed."""
     if step is None:
         missing = [n for n, v in (("model", model), ("loss", loss), ("optimizer", optimizer),
@@ -185,7 +192,7 @@ def _check_mode(model: Any, loss: Any, optimizer: Any, train_loader: Any, val: A
                 "val_step: only with step=; a supervised run validates with its loss and metrics"
             )
         metrics = ("accuracy",) if metrics is None else metrics
-        step = supervised_step(model, loss, optimizer, metrics)
+        step = supervised_step(model, loss, optimizer, metrics, check_finite=check_finite)
         return step, None if val is None else evaluation_step(model, loss, metrics)
     if not callable(step):
         raise TypeError(f"step: expected a callable step(batch) -> dict, got {step!r}")
@@ -229,6 +236,7 @@ def fit(
     *,
     step: Step | None = None,
     val_step: Step | None = None,
+    on_nonfinite: str = "raise",
 ) -> History:
     """Train for ``epochs`` passes over ``train_loader`` (see the module docstring).
 
@@ -250,6 +258,13 @@ def fit(
             loss and optimizer).
         val_step: with ``step=`` and ``val``: ``val_step(batch) -> dict of floats``, run in
             eval mode under ``no_grad``.
+        on_nonfinite: what a NaN or infinite loss, returned value, gradient or parameter
+            does: ``"raise"`` (default) stops with :class:`~dlcourse.steps.NonFiniteError`
+            naming the epoch and step (1-based) and the batch's loss (a supervised step stops
+            before its update); ``"warn"`` issues a ``RuntimeWarning`` naming them and goes
+            on (a supervised step with a non-finite loss or gradient is skipped, without an
+            update, and not recorded); ``"ignore"`` checks nothing. What is checked when:
+            :class:`~dlcourse.steps.NonFiniteGuard`.
 
     Returns:
         The :class:`History` of the run.
@@ -257,8 +272,9 @@ def fit(
     epochs = check_int("epochs", epochs, minimum=1)
     if isinstance(train_loader, tuple):
         raise TypeError("train_loader: expected a DataLoader, got a tuple; wrap it in DataLoader")
+    guard = NonFiniteGuard(model, on_nonfinite)
     step, val_step = _check_mode(model, loss, optimizer, train_loader, val, metrics, step,
-                                 val_step)
+                                 val_step, check_finite=guard.step_check)
     loader = _as_batches("train_loader", train_loader, 1)
     val_batches = None if val is None else _as_batches("val", val, 256)
     for cb in callbacks:
@@ -282,10 +298,13 @@ def fit(
                 disable=quiet or not progress,
             )
             means = EpochMeans()
-            for batch in bar:
-                values = means.add(step(batch), batch)
+            i = 0
+            for i, batch in enumerate(bar, start=1):
+                values = means.add(_run_step(step, batch, guard, epoch + 1, i), batch)
+                guard.values(values, epoch + 1, i)
                 bar.set_postfix({k: f"{v:.4f}" for k, v in values.items()}, refresh=False)
             bar.close()
+            guard.parameters(epoch + 1, i)
             record = {_history_name("train", k): v for k, v in
                       means.means("train_loader").items()}
             if val_step is not None:
@@ -303,6 +322,22 @@ def fit(
             if hasattr(cb, "on_train_end"):
                 cb.on_train_end(model)
     return history
+
+
+def _run_step(step: Step, batch: Any, guard: NonFiniteGuard, epoch: int, i: int) -> Any:
+    """``step(batch)``; a NonFiniteError is positioned at (epoch, i), and a step failing on a
+    non-finite input is reported as the parameter a previous update made non-finite."""
+    try:
+        return step(batch)
+    except NonFiniteError as err:
+        positioned = err if err.epoch is not None else err.at(epoch, i)
+        if guard.mode != "warn":
+            raise positioned from None
+        guard.report(positioned)  # warns; the skipped step records nothing
+        return {}
+    except (ValueError, FloatingPointError) as err:
+        guard.parameters(epoch, i, cause=err)
+        raise
 
 
 def _summary(epoch: int, epochs: int, h: History) -> str:
