@@ -275,3 +275,54 @@ def test_schedules_return_python_floats(name: str) -> None:
     sched = SCHEDULES[name]()
     for t in range(8):
         assert type(sched(t)) is float, f"{name}({t}) is {type(sched(t)).__name__}"
+
+
+# ---- numpy float64 scalars as hyper-parameters ---------------------------------------------------
+
+_A = np.float64(0.3)  # a numpy float64 scalar: multiplying a float32 array by it promotes
+_X = np.linspace(-3, 3, 7, dtype=F32)
+_SCALAR_CASES: dict[str, Callable[[], np.ndarray]] = {
+    "leaky_relu": lambda: F.leaky_relu(_X, _A),
+    "leaky_relu_grad": lambda: F.leaky_relu_grad(_X, _A),
+    "elu": lambda: F.elu(_X, _A),
+    "elu_grad": lambda: F.elu_grad(_X, _A),
+    "swish": lambda: F.swish(_X, _A),
+    "swish_grad": lambda: F.swish_grad(_X, _A),
+    "prelu": lambda: F.prelu(_X, _A),
+    "prelu_grad": lambda: F.prelu_grad(_X, np.array([_A])),
+    "LeakyReLU": lambda: nn.LeakyReLU(_A)(_X),
+    "ELU": lambda: nn.ELU(_A)(_X),
+    "Swish": lambda: nn.Swish(_A)(_X),
+    "PReLU": lambda: nn.PReLU(init=_A, dtype=F32)(_X),
+    "Dropout": lambda: nn.Dropout(_A, rng=0)(_X),
+    "LocalResponseNorm": lambda: nn.LocalResponseNorm(3, alpha=_A, beta=_A, k=_A)(
+        _X.reshape(1, 7, 1)),
+    "BatchNorm1d": lambda: nn.BatchNorm1d(7, eps=np.float64(1e-3), momentum=_A, dtype=F32)(
+        np.stack([_X, 2 * _X, -_X])),
+    "LayerNorm": lambda: nn.LayerNorm(7, eps=np.float64(1e-3), dtype=F32)(_X),
+    "softmax_cross_entropy": lambda: L.softmax_cross_entropy(
+        _X.reshape(1, 7), [2], label_smoothing=_A)[1],
+    "hinge_loss dW": lambda: L.hinge_loss(_X, np.sign(_X + 0.5), np.ones(3, F32), lam=_A)[2],
+}
+
+
+@pytest.mark.parametrize("name", sorted(_SCALAR_CASES))
+def test_numpy_scalar_hyperparameters_do_not_promote(name: str) -> None:
+    assert _SCALAR_CASES[name]().dtype == F32
+
+
+@pytest.mark.parametrize("rule", sorted(OPTIMIZERS))
+def test_optimizer_hyperparameters_are_python_floats(rule: str) -> None:
+    """numpy scalars given to a constructor or returned by a schedule are stored as floats."""
+    params = _float32_params()
+    kwargs = {k: (np.float64(v) if isinstance(v, float) else v)
+              for kw in OPTIMIZERS[rule] for k, v in kw.items() if k != "nesterov"}
+    opt = getattr(optim, rule)(params, **kwargs)
+    opt.schedule = lambda t: np.float64(0.01)
+    for p in params:
+        p.grad[...] = 1.0
+    opt.step(lambda: 0.0)
+    for key, value in opt.state_dict().items():
+        if key not in ("state", "t", "nesterov", "betas"):
+            assert type(value) is float, f"{rule}.{key} is {type(value).__name__}"
+    assert all(p.data.dtype == F32 for p in params)
