@@ -10,6 +10,13 @@
 Exit status: 0 when grading produced a table (whatever the score, even after a timeout),
 1 when pytest could not report any test (the output says why), 2 for a usage error (bad
 arguments, unknown exercise or module).
+
+``dlcourse data list | download NAME...|all [--timeout S] [--retries N] | verify`` lists the
+datasets (what, size, where found), downloads them into the cache (progress bar, SHA-256,
+resumable; honours ``DLCOURSE_DATA``, ``DLCOURSE_MIRROR``, ``DLCOURSE_CACHE``) or checks what
+is present (:mod:`dlcourse.data.catalog`). ``dlcourse doctor`` checks the set-up and says what
+to fix (:mod:`dlcourse.doctor`). Exit status of both: 0 all well, 1 a download or check failed
+(the output names it), 2 a usage error.
 """
 
 from __future__ import annotations
@@ -19,6 +26,76 @@ import os
 import sys
 
 __all__ = ["main"]
+
+
+_EXIT_CODES = "exit status: 0 all well; 1 {}; 2 usage error (bad arguments, unknown name)"
+
+
+def _add_data(sub: argparse._SubParsersAction) -> None:
+    """The ``data`` subcommand and its ``list``, ``download``, ``verify`` actions."""
+    from dlcourse.data.catalog import dataset_names
+
+    data = sub.add_parser(
+        "data", help="list, download and verify the datasets",
+        description="The course's datasets: where they are, download them, check them.",
+        epilog=_EXIT_CODES.format("a download or a check failed"),
+    )
+    actions = data.add_subparsers(dest="action", required=True)
+    actions.add_parser(
+        "list", help="what each dataset is, its size, where it is found",
+        description="Each dataset: what it is, download size, where it is found (or searched).",
+        epilog="exit status: 0",
+    )
+    download = actions.add_parser(
+        "download", help="download datasets into the cache (resumable)",
+        description="Download datasets not found yet into $DLCOURSE_CACHE (default "
+        "~/.cache/dlcourse), from $DLCOURSE_MIRROR if set, with a progress bar and a SHA-256 "
+        "check. An interrupted download resumes when the command is run again.",
+        epilog=_EXIT_CODES.format("a download failed (the other datasets are still tried)"),
+    )
+    download.add_argument("names", nargs="+", choices=[*dataset_names(), "all"],
+                          metavar="NAME", help=f"{', '.join(dataset_names())}, or all")
+    download.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                          help="seconds to wait for the server on each attempt (default 30)")
+    download.add_argument("--retries", type=int, default=3, metavar="N",
+                          help="extra attempts after a network error (default 3)")
+    actions.add_parser(
+        "verify", help="check the files present (SHA-256, CIFAR-10 structure)",
+        description="Check every dataset file present: the SHA-256 of its content, or the "
+        "structure of the CIFAR-10 batches; a failure names the file, the expected and the "
+        "actual hash.",
+        epilog=_EXIT_CODES.format("a file failed its check"),
+    )
+
+
+def _data(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """``dlcourse data ...``: the exit status."""
+    from dlcourse.data import catalog
+
+    if args.action == "list":
+        return catalog.run_list(sys.stdout)
+    if args.action == "verify":
+        return catalog.run_verify(sys.stdout, sys.stderr)
+    if args.timeout <= 0 or args.retries < 0:
+        parser.error("--timeout must be > 0 and --retries >= 0")
+    return catalog.run_download(
+        args.names, sys.stdout, sys.stderr, timeout=args.timeout, retries=args.retries
+    )
+
+
+def _add_doctor(sub: argparse._SubParsersAction) -> None:
+    sub.add_parser(
+        "doctor", help="check this machine's set-up and say what to fix",
+        description="Check Python, numpy and its BLAS, the matplotlib backend, the data "
+        "folders and the grader's test tree; print what to fix for each problem.",
+        epilog=_EXIT_CODES.format("a check failed (warnings alone exit 0)"),
+    )
+
+
+def _doctor() -> int:
+    from dlcourse.doctor import run_doctor
+
+    return run_doctor(sys.stdout)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,6 +127,8 @@ def _parser() -> argparse.ArgumentParser:
         help="where to write the report (default grade_report.json)",
     )
     grade.add_argument("-v", "--verbose", action="store_true", help="show pytest's output")
+    _add_data(sub)
+    _add_doctor(sub)
     return parser
 
 
@@ -78,6 +157,10 @@ def main(argv: list[str] | None = None) -> int:
         if run.status == "usage error":
             return 2
         return 0 if run.results else 1
+    if args.command == "data":
+        return _data(parser, args)
+    if args.command == "doctor":
+        return _doctor()
     parser.error(f"unknown command {args.command!r}")
     return 2
 

@@ -30,6 +30,15 @@ Safety:
     be resolved, the network or host is unreachable), so an offline machine fails in well under
     a second. The progress bar (tqdm) writes to ``sys.stdout`` (not stderr: the book build
     treats any stderr output of a notebook cell as an error).
+
+Resume:
+    ``fetch(..., resume=True)`` (what ``dlcourse data download`` uses) writes to
+    ``.<file>.part`` next to the destination and keeps it after a network error or a Ctrl-C;
+    the next attempt (a retry, or the next run) asks only for the missing bytes with an HTTP
+    ``Range: bytes=N-`` request and appends them when the server answers ``206 Partial
+    Content`` from byte N; a server that answers with the whole file (200, or a ``file://``
+    URL) or 416 starts the file over. The SHA-256 is checked on the whole file, and a file that
+    fails it is deleted, not resumed. Without ``resume`` nothing is kept after a failure.
 """
 
 from __future__ import annotations
@@ -47,7 +56,7 @@ import urllib.error
 import urllib.request
 import zlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from tqdm import tqdm
 
@@ -168,13 +177,51 @@ def content_sha256(path: str | os.PathLike[str], decompress: bool | None = None)
     return h.hexdigest()
 
 
+def _range_start(response: object) -> int | None:
+    """First byte of a ``206 Partial Content`` response (its Content-Range), else None."""
+    if getattr(response, "status", None) != 206:
+        return None
+    value = response.headers.get("Content-Range", "")  # type: ignore[attr-defined]
+    unit, _, rest = value.partition(" ")
+    start = rest.partition("-")[0]
+    return int(start) if unit == "bytes" and start.isdigit() else None
+
+
+def _open(url: str, offset: int, out: BinaryIO, timeout: float) -> tuple[Any, int]:
+    """Open ``url`` from byte ``offset`` if the server allows it; else truncate ``out``."""
+    request = urllib.request.Request(url)
+    if offset:
+        request.add_header("Range", f"bytes={offset}-")
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as err:
+        if err.code != 416 or not offset:  # 416: the range is past the end; start over
+            raise
+        err.close()
+        offset, response = 0, None
+    if offset and _range_start(response) != offset:  # the whole file again: start over
+        offset = 0
+    if not offset:
+        out.seek(0)
+        out.truncate(0)
+        if response is None:
+            response = urllib.request.urlopen(url, timeout=timeout)
+    return response, offset
+
+
 def _download_to(url: str, out: BinaryIO, timeout: float, desc: str, progress: bool) -> None:
-    """Stream ``url`` into the open binary file ``out``, with a progress bar on stdout."""
-    with urllib.request.urlopen(url, timeout=timeout) as response:
+    """Stream ``url`` into the open binary file ``out``, with a progress bar on stdout.
+
+    The bytes already in ``out`` (a resumed ``.part`` file, opened for appending) are asked
+    for no more (see Resume in the module docstring).
+    """
+    response, offset = _open(url, out.seek(0, os.SEEK_END), out, timeout)
+    with response:
         length = response.headers.get("Content-Length") if response.headers else None
-        total = int(length) if length and length.isdigit() else None
+        total = offset + int(length) if length and length.isdigit() else None
         with tqdm(
             total=total,
+            initial=offset,
             unit="B",
             unit_scale=True,
             unit_divisor=1024,
@@ -183,7 +230,7 @@ def _download_to(url: str, out: BinaryIO, timeout: float, desc: str, progress: b
             leave=False,
             disable=not progress,
         ) as bar:
-            received = 0
+            received = offset
             while chunk := response.read(_CHUNK):
                 out.write(chunk)
                 received += len(chunk)
@@ -203,6 +250,7 @@ def fetch(
     retries: int = 3,
     backoff: float = 1.0,
     progress: bool = True,
+    resume: bool = False,
 ) -> Path:
     """Download ``url`` to ``dest`` atomically and check its content's SHA-256.
 
@@ -216,6 +264,8 @@ def fetch(
             checksum mismatch, which would fail again).
         backoff: wait ``backoff * 2**k`` seconds before retry ``k``.
         progress: show a tqdm progress bar on stdout.
+        resume: keep the partial download ``.<dest name>.part`` after a network error or an
+            interrupt and continue it with an HTTP Range request (module docstring, Resume).
 
     Returns:
         ``dest`` as a Path.
@@ -225,9 +275,9 @@ def fetch(
             announced Content-Length counts as a failed attempt and is retried).
         ChecksumError: the content's SHA-256 differs from ``sha256`` or a ``.gz`` file is not
             valid gzip. Either way nothing is left behind (neither ``dest`` nor a temporary
-            file; an existing ``dest`` is kept unchanged) and the message names the URL, the
-            hashes and what to do (retry, ``DLCOURSE_MIRROR``, or the file by hand in
-            ``DLCOURSE_DATA``).
+            file, even with ``resume``; an existing ``dest`` is kept unchanged) and the message
+            names the URL, the hashes and what to do (retry, ``DLCOURSE_MIRROR``, or the file
+            by hand in ``DLCOURSE_DATA``).
     """
     dest = Path(dest)
     timeout = check_positive("timeout", timeout)
@@ -238,11 +288,19 @@ def fetch(
     for attempt in range(retries + 1):
         if attempt:
             time.sleep(backoff * 2 ** (attempt - 1))
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-        tmp = Path(tmp_name)
+        if resume:
+            tmp = dest.parent / f".{dest.name}.part"
+            out = open(tmp, "ab")  # noqa: SIM115 - closed by the with below
+        else:
+            fd, tmp_name = tempfile.mkstemp(
+                prefix=f".{dest.name}.", suffix=".part", dir=dest.parent
+            )
+            tmp, out = Path(tmp_name), os.fdopen(fd, "wb")
+        keep = resume  # a resumable .part survives network errors and Ctrl-C
         try:
-            with os.fdopen(fd, "wb") as out:
+            with out:
                 _download_to(url, out, timeout, dest.name, progress)
+            keep = False  # every byte is here: a wrong file is deleted, not resumed
             if sha256 is not None:
                 try:
                     actual = content_sha256(tmp, decompress=dest.name.endswith(".gz"))
@@ -265,13 +323,15 @@ def fetch(
             err.close()  # it holds the response's socket (ResourceWarning if left open)
             last_error = err
             if 400 <= err.code < 500:
+                keep = False
                 break
         except _RETRYABLE as err:
             last_error = err
             if _cannot_help_to_retry(err):
                 break
         finally:
-            tmp.unlink(missing_ok=True)
+            if not keep:
+                tmp.unlink(missing_ok=True)
     raise DownloadError(
         f"could not download {url} to {dest} after {attempt + 1} attempt(s): "
         f"{_describe(last_error)}. " + _advice(dest)
