@@ -287,7 +287,7 @@ def test_cut_download_resumes_with_a_range_request(
     assert _run("download", "airfoil", "--retries", "0") == 1  # the connection was cut
     part = tmp_path / "cache" / "airfoil" / ".airfoil_self_noise.dat.part"
     assert part.read_bytes() == AIRFOIL[: len(AIRFOIL) // 2]  # kept for the next run
-    assert "run the same command again to resume" in capsys.readouterr().err
+    assert "resumes where it stopped" in capsys.readouterr().err
     assert _run("download", "airfoil") == 0
     assert server.range_headers == [f"bytes={len(AIRFOIL) // 2}-"]
     assert (tmp_path / "cache" / "airfoil" / "airfoil_self_noise.dat").read_bytes() == AIRFOIL

@@ -280,7 +280,8 @@ def run_download(
             continue
         print(f"{name}: done, SHA-256 verified", file=out)
     if failed:
-        print(f"failed: {', '.join(failed)} (run the same command again to resume)", file=err)
+        print(f"failed: {', '.join(failed)} (see above; run the same command again to retry: "
+              "an interrupted download resumes where it stopped)", file=err)
         return EXIT_FAILED
     return EXIT_OK
 
