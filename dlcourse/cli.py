@@ -1,15 +1,17 @@
 """The ``dlcourse`` command line (console script ``dlcourse = "dlcourse.cli:main"``).
 
-``dlcourse grade [target] [--impl exercises|solutions|PATH] [--timeout-per-test 30]
-[--timeout 600] [--json grade_report.json] [-v]`` grades your exercises and prints::
+``dlcourse grade [target ...] [--impl exercises|solutions|PATH] [--timeout-per-test 30]
+[--timeout 600] [--memory-limit 2048] [--json grade_report.json] [-v]`` grades your
+exercises and prints::
 
+    graded: exercises/ (from the default)
     lab1.linear_forward   2/2  PASS
     lab1.linear_backward  0/3  FAIL  NotImplementedError: exercise lab1.linear_backward  [test_…]
     TOTAL                 2/5  (40%)
 
 Exit status: 0 when grading produced a table (whatever the score, even after a timeout),
 1 when pytest could not report any test (the output says why), 2 for a usage error (bad
-arguments, unknown exercise or module).
+arguments, unknown exercise or module), 130 when interrupted (Ctrl-C).
 
 ``dlcourse data list | download NAME...|all [--timeout S] [--retries N] | verify`` lists the
 datasets (what, size, where found), downloads them into the cache (progress bar, SHA-256,
@@ -98,20 +100,57 @@ def _doctor() -> int:
     return run_doctor(sys.stdout)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dlcourse", description="The dlcourse command line.")
-    sub = parser.add_subparsers(dest="command", required=True)
+_GRADE_HELP = """\
+Scoring: each exercise is worth the sum of its tests' points and earns them only if ALL of
+its tests pass (all or nothing). A failing line that starts with "needs X (FAIL); ..." means
+that exercise also uses exercise X, which fails too: fix X first (when your module does not
+import at all, the import error comes first and "needs X" after it).
+
+Your code runs in a separate process with time and memory limits: a crash, an exit, an
+endless loop or a test that uses too much memory costs only the tests concerned. Tests whose
+result cannot be trusted (your code changed numpy, the package or the tests, or read
+solutions/) score 0, and the line says why.
+
+Which tree: --impl, else $DLCOURSE_IMPL, else exercises/. The first line of the output says
+which tree was graded.
+"""
+
+
+def _grade_targets() -> str:
+    """The modules and exercise ids, for ``dlcourse grade --help``."""
+    try:
+        from dlcourse.grading import exercise_ids, repo_root
+
+        ids = sorted(exercise_ids(repo_root()))
+    except Exception as err:  # noqa: BLE001 - --help must work outside the repository
+        return f"(exercise list unavailable: {err})"
+    import textwrap
+
+    modules: dict[str, list[str]] = {}
+    for ex in ids:
+        modules.setdefault(ex.split(".", 1)[0], []).append(ex.split(".", 1)[1])
+    return "\n".join(
+        textwrap.fill(f"{m}: {', '.join(names)}", 96, initial_indent="  ",
+                      subsequent_indent="    ", break_on_hyphens=False)
+        for m, names in modules.items()
+    )
+
+
+def _add_grade(sub: argparse._SubParsersAction) -> None:
     grade = sub.add_parser(
         "grade",
         help="grade the exercises",
         description="Run the graded tests and print a score per exercise.",
+        epilog=f"{_GRADE_HELP}\nmodules and exercises:\n{_grade_targets()}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     grade.add_argument(
-        "target", nargs="?", default=None,
-        help="a module (lab1), an exercise id (lab1.linear_forward), or nothing for all",
+        "target", nargs="*", default=[],
+        help="modules (lab1), exercise ids (lab1.linear_forward), or nothing for all; "
+        "several may be given (lab1 lab2.relu)",
     )
     grade.add_argument(
-        "--impl", default=os.environ.get("DLCOURSE_IMPL") or "exercises",
+        "--impl", default=None,
         help="tree to grade: exercises (default, or $DLCOURSE_IMPL), solutions, or a folder",
     )
     grade.add_argument(
@@ -123,12 +162,53 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds allowed for the whole run (default 600)",
     )
     grade.add_argument(
+        "--memory-limit", type=float, default=2048.0, metavar="MB",
+        help="address space allowed to the test process, in MB (default 2048; 0 disables)",
+    )
+    grade.add_argument(
         "--json", default="grade_report.json", metavar="PATH",
         help="where to write the report (default grade_report.json)",
     )
     grade.add_argument("-v", "--verbose", action="store_true", help="show pytest's output")
-    _add_data(sub)
-    _add_doctor(sub)
+
+
+def _grade(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """``dlcourse grade``: run the grader and print the table; the exit status."""
+    from dlcourse.grading.runner import print_run, run_grade
+
+    if args.timeout <= 0 or args.timeout_per_test < 0 or args.memory_limit < 0:
+        parser.error("--timeout must be > 0, --timeout-per-test and --memory-limit >= 0")
+    if args.impl is not None:
+        impl, source = args.impl, "--impl"
+    elif os.environ.get("DLCOURSE_IMPL", "").strip():
+        impl, source = os.environ["DLCOURSE_IMPL"].strip(), "$DLCOURSE_IMPL"
+    else:
+        impl, source = "exercises", "the default"
+    try:
+        run = run_grade(
+            args.target or None,
+            impl,
+            timeout_per_test=args.timeout_per_test,
+            timeout=args.timeout,
+            memory_limit=args.memory_limit,
+            json_path=args.json,
+            stream=sys.stdout if args.verbose else None,
+        )
+    except FileNotFoundError as err:
+        print(f"dlcourse grade: {err}", file=sys.stderr)
+        return 2
+    print_run(run, args.json, sys.stdout, source)
+    if run.status == "usage error":
+        return 2
+    if run.status == "interrupted":
+        return 130
+    return 0 if run.results else 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dlcourse", description="The dlcourse command line.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_grade(sub)
     return parser
 
 
@@ -137,30 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "grade":
-        from dlcourse.grading.runner import print_run, run_grade
-
-        if args.timeout <= 0 or args.timeout_per_test < 0:
-            parser.error("--timeout must be > 0 and --timeout-per-test >= 0")
-        try:
-            run = run_grade(
-                args.target,
-                args.impl,
-                timeout_per_test=args.timeout_per_test,
-                timeout=args.timeout,
-                json_path=args.json,
-                stream=sys.stdout if args.verbose else None,
-            )
-        except FileNotFoundError as err:
-            print(f"dlcourse grade: {err}", file=sys.stderr)
-            return 2
-        print_run(run, args.json, sys.stdout)
-        if run.status == "usage error":
-            return 2
-        return 0 if run.results else 1
-    if args.command == "data":
-        return _data(parser, args)
-    if args.command == "doctor":
-        return _doctor()
+        return _grade(parser, args)
     parser.error(f"unknown command {args.command!r}")
     return 2
 

@@ -56,10 +56,12 @@ reference of every exercise, a mutant that calls it and must fail with that mess
 ``tests/exercises/conftest.py``
     Installs :class:`dlcourse.grading.plugin.GradingPlugin` (the marker, target selection,
     the skip/xfail guard and the JSON report).
-``dlcourse grade [target]``
-    :mod:`dlcourse.cli` → :func:`dlcourse.grading.runner.run_grade`: pytest in a subprocess
-    with per-test and whole-run timeouts; prints ``id  earned/points  PASS|FAIL  first
-    failure`` and ``TOTAL  x/y  (z%)``; writes ``grade_report.json`` after every test.
+``dlcourse grade [target ...]``
+    :mod:`dlcourse.cli` → :func:`dlcourse.grading.runner.run_grade`: the parent runs pytest
+    in a child process that streams each test's result over a pipe; a crash, a hang or a
+    tampered test costs only that test (a new child resumes), output and memory are bounded;
+    prints ``graded: <tree>``, ``id  earned/points  PASS|FAIL  first failure`` and
+    ``TOTAL  x/y  (z%)``; the parent writes ``grade_report.json`` at the end.
 
 Points: every test carries points; an exercise is worth the sum of its tests' points and
 earns them only when **all** of its tests pass.

@@ -20,120 +20,47 @@ depends=["lab1.sgd_step"], forbid=["dlcourse.nn.Linear"])``. The plugin
   union of the ``forbid`` lists of that exercise's tests (checked at collection: each name
   must resolve), so the student's module sees those references as stand-ins that raise
   ``ForbiddenError`` (see :mod:`dlcourse.grading.forbid`);
-- when ``$DLCOURSE_GRADE_REPORT`` names a file, rewrites the JSON report (see
-  :mod:`dlcourse.grading.report`) atomically at collection, when each test starts and after
-  each test, so a run killed by a timeout still leaves every finished result behind.
+- under the grader (``$DLCOURSE_GRADE_FD``: a pipe from :func:`dlcourse.grading.runner.run_grade`)
+  streams ``collected``, ``start``, ``import``, ``flag``, ``result`` and ``finish`` events to
+  the parent as JSON lines; the parent, not this process, keeps the score and writes the
+  report. In that mode it also deselects the tests the parent already has
+  (``$DLCOURSE_GRADE_RESUME``), applies the memory limit (``$DLCOURSE_GRADE_MEMORY_MB``,
+  ``RLIMIT_AS``), turns a ``KeyboardInterrupt`` or ``pytest.exit`` raised by a test into that
+  test's failure (no terminal reaches the child: the parent owns Ctrl-C), fails a test after
+  which a trusted module changed (:class:`dlcourse.grading.guard.Snapshot`) and then exits so
+  that the parent restarts a clean child, and refuses reads of ``solutions/``
+  (``$DLCOURSE_GRADE_FORBID_DIR``, :func:`dlcourse.grading.guard.install_solutions_guard`);
+- when ``$DLCOURSE_GRADE_REPORT`` names a file (pytest run by hand), rewrites the JSON report
+  (see :mod:`dlcourse.grading.report`) atomically at collection, when each test starts and
+  after each test.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import re
+import sys
 from collections.abc import Generator
 from typing import Any
 
 import pytest
 
-from dlcourse.grading.forbid import ForbiddenError, forbidding, resolve
+from dlcourse.grading import guard, impl
+from dlcourse.grading.forbid import forbidding
 from dlcourse.grading.impl import LOADED, impl_label, resolve_impl
+from dlcourse.grading.marker import ID_PATTERN, MARKER_HELP, exercise_info
+from dlcourse.grading.marker import first_line as _first_line
+from dlcourse.grading.marker import selected as _selected
 from dlcourse.grading.report import SCHEMA, write_json_atomic
 
 __all__ = ["GradingPlugin", "exercise_info", "ID_PATTERN"]
 
-ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
-_MARKER_HELP = (
-    "exercise(id, points=1, depends=[], forbid=[]): a graded test of exercise `id` (e.g. "
-    "'lab1.linear_forward') worth `points`; `depends` lists exercises whose stub also fails it; "
-    "`forbid` lists package references (e.g. 'dlcourse.optim.Adam') the student may not use"
-)
-_MESSAGE_LIMIT = 300
-_FORBIDDEN_PREFIX = f"{ForbiddenError.__module__}."  # shown as "ForbiddenError: ..."
-_ASSERTION = "AssertionError: "
+#: Exit status of a child that stops itself after a tampered test (the parent restarts it).
+RESTART_STATUS = 75
 
 
-def exercise_info(item: pytest.Item) -> dict[str, Any] | None:
-    """``{"exercise", "points", "depends", "forbid"}`` from ``item``'s marker, or ``None``.
-
-    Raises:
-        pytest.UsageError: a malformed marker (the message names the test).
-    """
-    marks = list(item.iter_markers(name="exercise"))
-    if not marks:
-        return None
-    where = item.nodeid
-    if len(marks) > 1:
-        raise pytest.UsageError(f"{where}: a graded test carries exactly one exercise marker")
-    mark = marks[0]
-    kwargs = dict(mark.kwargs)
-    args = list(mark.args)
-    ex_id = args.pop(0) if args else kwargs.pop("id", None)
-    points = args.pop(0) if args else kwargs.pop("points", 1)
-    depends = args.pop(0) if args else kwargs.pop("depends", [])
-    forbid = kwargs.pop("forbid", [])
-    if args or kwargs:
-        raise pytest.UsageError(f"{where}: exercise marker: unexpected arguments {args or kwargs}")
-    if not isinstance(ex_id, str) or not ID_PATTERN.match(ex_id):
-        raise pytest.UsageError(
-            f"{where}: exercise id: expected '<module>.<name>' (lower case), got {ex_id!r}"
-        )
-    if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
-        raise pytest.UsageError(f"{where}: points: expected a positive int, got {points!r}")
-    if isinstance(depends, str) or not all(
-        isinstance(d, str) and ID_PATTERN.match(d) for d in depends
-    ):
-        raise pytest.UsageError(
-            f"{where}: depends: expected a list of exercise ids, got {depends!r}"
-        )
-    if ex_id in depends:
-        raise pytest.UsageError(f"{where}: exercise {ex_id!r} cannot depend on itself")
-    if isinstance(forbid, str) or not isinstance(forbid, (list, tuple)):
-        raise pytest.UsageError(
-            f"{where}: forbid: expected a list of dotted names, got {forbid!r}"
-        )
-    for name in forbid:
-        try:
-            resolve(name)
-        except (ValueError, ImportError) as err:
-            raise pytest.UsageError(f"{where}: {err}") from err
-    for forbidden in ("skip", "skipif", "xfail"):
-        if item.get_closest_marker(forbidden) is not None:
-            raise pytest.UsageError(
-                f"{where}: graded tests may not carry a {forbidden!r} mark "
-                "(stubs must fail every graded test)"
-            )
-    return {
-        "exercise": ex_id, "points": points, "depends": list(depends), "forbid": list(forbid)
-    }
-
-
-def _first_line(report: pytest.TestReport) -> str:
-    """The first non-empty line of a failure, e.g. ``NotImplementedError: exercise lab1.x``.
-
-    A failed check shows its message alone (``"Linear.forward(x): expected 1.5 at index
-    [0, 1], got 1.2 ..."``, without ``AssertionError:``); a ``ForbiddenError`` without its
-    module path."""
-    longrepr = report.longrepr
-    crash = getattr(longrepr, "reprcrash", None)
-    if crash is not None:
-        text = crash.message
-    elif isinstance(longrepr, tuple) and len(longrepr) == 3:
-        text = str(longrepr[2])
-    else:
-        text = str(longrepr)
-    for line in text.splitlines():
-        if line.strip():
-            line = line.strip().removeprefix(_FORBIDDEN_PREFIX)
-            if line.startswith(_ASSERTION) and len(line) > len(_ASSERTION):
-                line = line[len(_ASSERTION) :]  # a graded test's message says it all
-            if report.when != "call":
-                line = f"error in {report.when}: {line}"
-            return line[:_MESSAGE_LIMIT]
-    return "failed"
-
-
-def _selected(info: dict[str, Any], targets: list[str]) -> bool:
-    ex = info["exercise"]
-    return any(t == ex or t == ex.split(".", 1)[0] for t in targets)
+class StudentInterrupt(Exception):
+    """A test raised ``KeyboardInterrupt`` or called ``pytest.exit`` (the grader's child only)."""
 
 
 class GradingPlugin:
@@ -149,11 +76,57 @@ class GradingPlugin:
         self.info: dict[str, dict[str, Any]] = {}
         self.tests: dict[str, dict[str, Any]] = {}
         self.forbid: dict[str, list[str]] = {}  # exercise -> union of its tests' forbid lists
+        fd = os.environ.pop("DLCOURSE_GRADE_FD", "")
+        self.send = guard.make_sender(int(fd)) if fd else None
+        self.skip: set[str] = set()
+        self.current: str | None = None
+        self.snapshot: guard.Snapshot | None = None
+        self.tampered: dict[str, str] = {}
+        self.restart = False
+        if self.send is not None:
+            self._setup_child()
+
+    def _setup_child(self) -> None:
+        """Resume file, memory limit, import listener and the solutions guard (grader only)."""
+        resume = os.environ.pop("DLCOURSE_GRADE_RESUME", "")
+        if resume:
+            with open(resume, encoding="utf-8") as fh:
+                state = json.load(fh)
+            self.skip = set(state.get("skip", []))
+            impl.FAILED_IMPORTS.update(state.get("imports", {}))
+        megabytes = float(os.environ.pop("DLCOURSE_GRADE_MEMORY_MB", "0") or 0)
+        if megabytes > 0:
+            import resource
+
+            limit = int(megabytes * 2**20)
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        send = self.send
+        assert send is not None
+
+        def on_import(event: str, path: str, message: str) -> None:
+            send({"e": "import", "phase": event, "path": path, "message": message})
+
+        impl.IMPORT_LISTENER = on_import
+        solutions = os.environ.pop("DLCOURSE_GRADE_FORBID_DIR", "")
+        if solutions:
+
+            root = os.path.realpath(solutions)
+
+            def on_read(path: str) -> None:
+                rel = os.path.relpath(path, root).replace(os.sep, "/")
+                if rel.startswith("__pycache__/"):  # lab1.cpython-311.pyc: name the source
+                    rel = rel.split("/", 1)[1].split(".", 1)[0] + ".py"
+                message = f"the student's code read the reference solutions (solutions/{rel})"
+                if self.current is not None:
+                    self.tampered.setdefault(self.current, message)
+                send({"e": "flag", "id": self.current, "message": message})
+
+            guard.install_solutions_guard(solutions, on_read, lambda: self.current is not None)
 
     @classmethod
     def install(cls, config: pytest.Config) -> None:
         """Register the marker and (once per session) the plugin's hooks."""
-        config.addinivalue_line("markers", _MARKER_HELP)
+        config.addinivalue_line("markers", MARKER_HELP)
         if not config.pluginmanager.has_plugin(cls.NAME):
             config.pluginmanager.register(cls(config), cls.NAME)
 
@@ -162,14 +135,14 @@ class GradingPlugin:
         if self.report_path is None:
             return
         try:
-            impl = impl_label(resolve_impl())
+            tree = impl_label(resolve_impl())
         except FileNotFoundError as err:
-            impl = f"unavailable ({err})"
+            tree = f"unavailable ({err})"
         write_json_atomic(
             self.report_path,
             {
                 "schema": SCHEMA,
-                "impl": impl,
+                "impl": tree,
                 "select": ",".join(self.targets),
                 "status": status,
                 "tests": self.tests,
@@ -208,22 +181,25 @@ class GradingPlugin:
                     f"unknown exercise or module {', '.join(map(repr, bad))}; modules: "
                     f"{', '.join(sorted(modules))}; exercises: {', '.join(sorted(known))}"
                 )
-            keep = [
-                i
-                for i in items
-                if i.nodeid in self.info and _selected(self.info[i.nodeid], self.targets)
-            ]
-            dropped = [i for i in items if i not in keep]
-            if dropped:
-                config.hook.pytest_deselected(items=dropped)
-            items[:] = keep
-        for item in items:
+        keep = [
+            i for i in items
+            if i.nodeid in self.info
+            and (not self.targets or _selected(self.info[i.nodeid], self.targets))
+        ] if self.targets or self.send is not None else list(items)
+        for item in keep:
             info = self.info.get(item.nodeid)
             if info is not None:
                 self.tests[item.nodeid] = {
                     **info, "forbid": self.forbid[info["exercise"]],
                     "outcome": "pending", "message": "", "duration": 0.0,
                 }
+        if self.send is not None:
+            self.send({"e": "collected", "tests": self.tests})
+            keep = [i for i in keep if i.nodeid not in self.skip]
+        dropped = [i for i in items if i not in keep]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
         self._write()
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
@@ -231,6 +207,8 @@ class GradingPlugin:
         if rec is not None:
             LOADED.clear()
             rec["outcome"] = "running"
+            if self.send is not None:
+                self.send({"e": "start", "id": nodeid})
             self._write()
 
     @pytest.hookimpl(wrapper=True)
@@ -238,11 +216,62 @@ class GradingPlugin:
         self, item: pytest.Item, nextitem: pytest.Item | None
     ) -> Generator[None, object, object]:
         info = self.info.get(item.nodeid)
+        if self.send is not None and info is not None:
+            module = getattr(item, "module", None)
+            conftests = [
+                m for m in list(sys.modules.values())
+                if getattr(m, "__file__", None) and module is not None
+                and os.path.dirname(m.__file__) == os.path.dirname(module.__file__ or "")
+            ]
+            self.snapshot = guard.Snapshot(guard.watched_modules(conftests))
+            self.current = item.nodeid
         names = self.forbid.get(info["exercise"], []) if info is not None else []
-        if not names:
+        try:
+            if not names:
+                return (yield)
+            with forbidding(info["exercise"], names):
+                return (yield)
+        finally:
+            self.current = None
+            if self.restart:
+                self._stop_for_restart()
+
+    def _stop_for_restart(self) -> None:
+        """After a tampered test: leave, so that the parent starts a clean child."""
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001, S110 - a student may have replaced the stream
+                pass
+        assert self.send is not None
+        self.send({"e": "restart"})
+        os._exit(RESTART_STATUS)
+
+    def _guard_phase(self) -> Generator[None, object, object]:
+        try:
             return (yield)
-        with forbidding(info["exercise"], names):
-            return (yield)
+        except KeyboardInterrupt:
+            if self.send is None:
+                raise
+            raise StudentInterrupt("the code under test raised KeyboardInterrupt") from None
+        except pytest.exit.Exception as err:
+            if self.send is None:
+                raise
+            raise StudentInterrupt(f"the code under test called pytest.exit({err})") from None
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
+        return (yield from self._guard_phase())
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
+        return (yield from self._guard_phase())
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(
+        self, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> Generator[None, object, object]:
+        return (yield from self._guard_phase())
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -260,6 +289,16 @@ class GradingPlugin:
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
             report.outcome = "failed"
             report.longrepr = f"graded tests may not be skipped ({reason})"
+        if call.when == "teardown" and self.snapshot is not None:
+            changed = self.snapshot.changes()
+            self.snapshot = None
+            if changed:
+                shown = ", ".join(changed[:3]) + (" ..." if len(changed) > 3 else "")
+                self.tampered.setdefault(
+                    item.nodeid,
+                    f"the student's code modified {shown}: this test's result does not count",
+                )
+                self.restart = True
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -275,8 +314,17 @@ class GradingPlugin:
             rec["modules"] = sorted(set(LOADED))
             if rec["outcome"] == "running":  # setup passed but call never reported
                 rec["outcome"], rec["message"] = "failed", "no result"
+            tampered = self.tampered.get(report.nodeid)
+            if tampered is not None:
+                rec["outcome"], rec["message"] = "failed", tampered
+            if self.send is not None:
+                self.send({"e": "result", "id": report.nodeid, **{
+                    k: rec[k] for k in ("outcome", "message", "duration", "modules")
+                }})
             self._write()
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.send is not None:
+            self.send({"e": "finish", "exitstatus": int(exitstatus)})
         if self.tests or self.info:
             self._write(status="complete")

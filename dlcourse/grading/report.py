@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import textwrap
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,14 +106,16 @@ def _failure_of(nodeid: str, rec: dict[str, Any]) -> str | None:
         return rec.get("message") or "failed"
     if outcome == "running":
         return "no result: the run stopped during this test (timeout or crash)"
-    return "timed out / not run"
+    return rec.get("message") or "timed out / not run"
 
 
 def summarize(report: dict[str, Any]) -> list[ExerciseResult]:
     """Aggregate the tests of ``report`` into one :class:`ExerciseResult` per exercise.
 
     Exercises keep the order of their first test. A failing exercise whose (transitive)
-    dependency also fails gets the message prefix ``needs <dep> (FAIL);``.
+    dependency also fails gets the message prefix ``needs <dep> (FAIL);``, except when the
+    student's module itself does not import: then the real cause comes first
+    (``... SyntaxError: invalid syntax (lab1.py, line 12); needs <dep> (FAIL)``).
     """
     rows: dict[str, ExerciseResult] = {}
     for nodeid, rec in report.get("tests", {}).items():
@@ -134,7 +137,9 @@ def summarize(report: dict[str, Any]) -> list[ExerciseResult]:
         if row.passed:
             continue
         failing = [d for d in _closure(row.exercise, rows) if not rows[d].passed]
-        if failing:
+        if failing and "importing " in row.message:
+            row.message = f"{row.message}; needs {', '.join(failing)} (FAIL)"
+        elif failing:
             row.message = f"needs {', '.join(failing)} (FAIL); {row.message}"
     return list(rows.values())
 
@@ -161,7 +166,10 @@ def total(results: list[ExerciseResult]) -> dict[str, Any]:
 
 
 def format_table(results: list[ExerciseResult], width: int = 160) -> str:
-    """The text table ``id  earned/points  PASS|FAIL  first failure`` and the TOTAL line."""
+    """The text table ``id  earned/points  PASS|FAIL  first failure`` and the TOTAL line.
+
+    A failure longer than the ``width`` allows wraps onto indented continuation lines.
+    """
     id_w = max([len(r.exercise) for r in results] + [len("TOTAL")])
     score_w = max([len(f"{r.earned}/{r.points}") for r in results] + [5])
     lines = []
@@ -173,7 +181,15 @@ def format_table(results: list[ExerciseResult], width: int = 160) -> str:
             detail = f"{r.message}  [{r.test}]" if r.test else r.message
             line += f"  {detail}"
         if len(line) > width:
-            line = line[: width - 3] + "..."
+            indent = " " * (id_w + score_w + 10)
+            first, rest = line[:width], line[width:]
+            cut = first.rfind(" ", len(indent))
+            if cut > len(indent):
+                first, rest = line[:cut], line[cut + 1 :]
+            room = max(20, width - len(indent))
+            lines.append(first)
+            lines += [indent + part for part in textwrap.wrap(rest, room, break_on_hyphens=False)]
+            continue
         lines.append(line)
     tot = total(results)
     score = f"{tot['earned']}/{tot['points']}"
