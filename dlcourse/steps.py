@@ -45,8 +45,12 @@ class NonFiniteError(FloatingPointError):
         loss: the loss of the batch involved, or None (a step that returns no loss).
         epoch, step: 1-based position in the run (``step`` counts batches within the epoch);
             None when raised outside :func:`~dlcourse.train.fit`.
-        detail: what happened to the parameters (e.g. "stopped before this step's update").
+        detail: what happened to the parameters (e.g. "the step stopped before its update").
+        history: set by :func:`~dlcourse.train.fit`: the History of the epochs completed
+            before the stop (None outside ``fit``).
     """
+
+    history: Any = None
 
     def __init__(self, quantity: str, value: float, loss: float | None = None,
                  epoch: int | None = None, step: int | None = None, detail: str = "") -> None:

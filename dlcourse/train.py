@@ -264,7 +264,8 @@ def fit(
             before its update); ``"warn"`` issues a ``RuntimeWarning`` naming them and goes
             on (a supervised step with a non-finite loss or gradient is skipped, without an
             update, and not recorded); ``"ignore"`` checks nothing. What is checked when:
-            :class:`~dlcourse.steps.NonFiniteGuard`.
+            :class:`~dlcourse.steps.NonFiniteGuard`. The error's ``history`` holds the epochs
+            completed before the stop.
 
     Returns:
         The :class:`History` of the run.
@@ -317,6 +318,9 @@ def fit(
             stops = [bool(cb(epoch, history)) for cb in callbacks]
             if any(stops):
                 break
+    except NonFiniteError as err:
+        err.history = history  # the epochs completed before the stop
+        raise
     finally:
         for cb in callbacks:
             if hasattr(cb, "on_train_end"):

@@ -79,6 +79,8 @@ def test_a_diverging_run_stops_before_the_bad_update() -> None:
     for ours, before in zip(model.parameters(), params, strict=True):
         np.testing.assert_array_equal(ours.data, before)  # the bad update was not applied
     assert epoch > 1  # the run trained for a while: the check is not a first-step artefact
+    assert len(err.history.train_loss) == epoch - 1  # the completed epochs come with the error
+    assert all(math.isfinite(v) for v in err.history.train_loss)
 
 
 def test_a_converging_run_is_untouched() -> None:
