@@ -53,7 +53,8 @@ def as_array(name: str, x: object) -> np.ndarray:
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
     ):
-        raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+        scalar = f" ({_describe(x)})" if arr.ndim == 0 and arr is not x else ""  # e.g. '0.1'
+        raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}{scalar}")
     return arr
 
 
@@ -102,7 +103,8 @@ def check_labels(name: str, y: object, n: int, num_classes: int | None = None) -
     """Return integer class labels of shape ``(n,)`` with values in ``[0, num_classes)``."""
     arr = as_array(name, y)
     if not np.issubdtype(arr.dtype, np.integer):
-        if np.issubdtype(arr.dtype, np.floating) and arr.size and np.all(arr == np.round(arr)):
+        if (np.issubdtype(arr.dtype, np.floating) and arr.size and np.isfinite(arr).all()
+                and np.all(arr == np.round(arr))):
             arr = arr.astype(np.int64)
         elif arr.size == 0:
             arr = arr.astype(np.int64)
@@ -171,7 +173,7 @@ def check_choice(name: str, value: object, choices: Sequence[object]) -> None:
 def check_bool(name: str, value: object) -> bool:
     """Require a bool (not an int) and return it."""
     if not isinstance(value, bool):
-        raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
+        raise TypeError(f"{name}: expected a bool, got {_describe(value)}")
     return value
 
 

@@ -142,7 +142,7 @@ def check_gradient(f: Callable[[np.ndarray], object], x: object, analytic: objec
     """
     tol = V.check_positive("tol", tol)
     an = V.as_float_array("analytic", analytic).astype(np.float64)
-    shape = np.shape(x)
+    shape = V.as_array("x", x).shape
     if an.shape != shape:
         raise ValueError(f"analytic: expected the shape of x {shape}, got {an.shape}")
     err = relative_error(an, numerical_gradient(f, x, eps, inplace=inplace), floor)

@@ -103,7 +103,7 @@ def _labels_pair(
                 f"{_shape_str(yt.shape, 'C')} with C >= 2, got shape {yp_arr.shape}; "
                 "threshold one score per sample with binary_predictions(scores)"
             )
-        yp = np.argmax(yp_arr, axis=-1).astype(np.int64)
+        yp = np.argmax(as_float_array("y_pred", yp_arr), axis=-1).astype(np.int64)
     else:
         raise ValueError(
             f"y_pred: expected labels of y_true's shape {_shape_str(yt.shape)} or scores "
@@ -175,9 +175,8 @@ def _counts(
                 f"({present.tolist()}); use average='macro' for multi-class problems"
             )
         if present.size == 2 and pos_label not in present:
-            raise ValueError(
-                f"pos_label: expected one of the labels {present.tolist()}, got {pos_label}"
-            )
+            raise ValueError(f"pos_label: expected one of the labels {present.tolist()}, "
+                             f"got {pos_label}")
         classes = np.array([pos_label])
     else:
         classes = present
@@ -342,11 +341,10 @@ def labels_from_one_hot(y: object) -> np.ndarray:
         raise ValueError(
             f"y: expected one-hot targets (N, C) or (N, ..., C), got shape {arr.shape}"
         )
-    if not (np.all((arr == 0) | (arr == 1)) and np.all(arr.sum(axis=-1) == 1)):
-        raise ValueError(
-            "y: expected one-hot rows along the last axis (entries 0 or 1, exactly one 1 per "
-            f"row), got an array of shape {arr.shape} with other rows"
-        )
+    bad = ~(np.all((arr == 0) | (arr == 1), axis=-1) & (arr.sum(axis=-1) == 1))
+    if bad.any():  # show the first bad row
+        raise ValueError("y: expected one-hot rows along the last axis (entries 0 or 1, exactly "
+                         f"one 1 per row), got the row {arr[bad][0]} in shape {arr.shape}")
     return np.argmax(arr, axis=-1).astype(np.int64)
 
 
@@ -375,16 +373,17 @@ def output_accuracy(y_true: object, out: object, *, ignore_index: int | None = N
         >>> output_accuracy([1, -1, -1], np.array([[0.3], [-2.0], [0.1]]))
         0.6666666666666666
     """
-    o = as_array("out", out)
+    o = as_float_array("out", out)  # finite scores, named "out" before accuracy() sees them
     yt = as_array("y_true", y_true)
     if o.ndim >= 2 and o.shape[-1] >= 2:
+        if yt.shape not in (o.shape, o.shape[:-1]):
+            raise ValueError(f"out: expected scores {_shape_str(yt.shape, 'C')} for y_true of "
+                             f"shape {yt.shape}, got shape {o.shape}")
         if yt.shape == o.shape:
             yt = labels_from_one_hot(yt)
         return accuracy(yt, o, ignore_index=ignore_index)
     if o.ndim == 0:
-        raise ValueError(
-            f"out: expected scores (N, C) or one score per sample (N,), got shape {()}"
-        )
+        raise ValueError("out: expected scores (N, C) or one score per sample (N,), got shape ()")
     shape = o.shape[:-1] if o.ndim >= 2 else o.shape
     if yt.shape == o.shape or (yt.ndim == len(shape) + 1 and yt.shape == (*shape, 1)):
         yt = yt.reshape(shape)

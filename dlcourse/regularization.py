@@ -180,8 +180,11 @@ class Penalty:
                  weights_only: bool = True) -> None:
         self.params = params if isinstance(params, Module) else _named(params)
         self.l2, self.l1, self.weights_only = l2, l1, weights_only
-        penalized_parameters(self.params, l2, weights_only=weights_only)  # validate now
-        penalized_parameters(self.params, l1, weights_only=weights_only)
+        for name, lam in (("l2", l2), ("l1", l1)):  # validate now, naming the argument
+            try:
+                penalized_parameters(self.params, lam, weights_only=weights_only)
+            except (TypeError, ValueError) as err:
+                raise type(err)(f"{name}: {err}") from None
         self.last_value: float | None = None
 
     def _pairs(self) -> Params:

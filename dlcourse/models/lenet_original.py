@@ -35,7 +35,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dlcourse._validate import as_float_array, as_rng, check_float_dtype, check_int, check_ndim
+from dlcourse._validate import (
+    as_float_array,
+    as_rng,
+    check_bool,
+    check_float_dtype,
+    check_int,
+    check_ndim,
+)
 from dlcourse.nn.activation import _Elementwise
 from dlcourse.nn.container import Sequential
 from dlcourse.nn.conv import Conv2d, conv2d_backward, conv2d_forward
@@ -288,6 +295,7 @@ class LeNet5Original(Sequential):
                  rng: np.random.Generator | int | None = None,
                  dtype: type | np.dtype = np.float64) -> None:
         rng = as_rng(rng)
+        check_bool("trainable_centres", trainable_centres)
 
         def lecun(shape: tuple[int, ...], rng: np.random.Generator,
                   dtype: np.dtype) -> np.ndarray:

@@ -262,14 +262,14 @@ class MaxUnpool2d(Module):
             raise ValueError(f"indices: expected the shape of x {x.shape}, got {idx.shape}")
         N, C = x.shape[:2]
         H, W = self._output_hw(x.shape, output_size)
-        flat = idx.reshape(N, C, -1).astype(np.intp, copy=False)
+        flat = idx.reshape(N, C, x.shape[2] * x.shape[3]).astype(np.intp, copy=False)  # N >= 0
         if flat.size and (flat.min() < 0 or flat.max() >= H * W):
             raise ValueError(
                 f"indices: expected values in [0, {H * W}) for an output plane of {(H, W)}, "
                 f"got values from {flat.min()} to {flat.max()}"
             )
         out = np.zeros((N, C, H * W), x.dtype)
-        np.put_along_axis(out, flat, x.reshape(N, C, -1), axis=2)
+        np.put_along_axis(out, flat, x.reshape(flat.shape), axis=2)
         self._save_cache(UnpoolCache(flat, tuple(x.shape), (N, C, H, W), x.dtype))
         return out.reshape(N, C, H, W)
 
@@ -281,7 +281,8 @@ class MaxUnpool2d(Module):
         if not need_dx:
             return None
         N, C = cache.x_shape[:2]
-        dx = np.take_along_axis(dout.reshape(N, C, -1), cache.idx, axis=2)
+        planes = dout.reshape(N, C, math.prod(cache.out_shape[2:]))  # not -1: N may be 0
+        dx = np.take_along_axis(planes, cache.idx, axis=2)
         return dx.reshape(cache.x_shape)
 
     def extra_repr(self) -> str:
