@@ -170,6 +170,36 @@ def _add_grade(sub: argparse._SubParsersAction) -> None:
         help="where to write the report (default grade_report.json)",
     )
     grade.add_argument("-v", "--verbose", action="store_true", help="show pytest's output")
+    grade.add_argument(
+        "--submissions", default=None, metavar="DIR",
+        help="teacher mode: grade every sub-folder of DIR (one student's exercises/ each) "
+        "into OUT/grades.csv and OUT/<student>.json",
+    )
+    grade.add_argument(
+        "--out", default="grades", metavar="OUT",
+        help="teacher mode: where the CSV and reports go (default grades)",
+    )
+
+
+def _grade_submissions(args: argparse.Namespace) -> int:
+    """``dlcourse grade --submissions DIR``: one line per student, then where the CSV is."""
+    from dlcourse.grading.teacher import grade_submissions
+
+    try:
+        rows = grade_submissions(
+            args.submissions, args.out, args.target or None,
+            timeout_per_test=args.timeout_per_test, timeout=args.timeout,
+            memory_limit=args.memory_limit,
+        )
+    except FileNotFoundError as err:
+        print(f"dlcourse grade: {err}", file=sys.stderr)
+        return 2
+    width = max(len(r["student"]) for r in rows)
+    for r in rows:
+        print(f"{r['student']:<{width}}  {r['earned']}/{r['points']}  ({r['percent']:g}%)"
+              f"  {r['status']}")
+    print(f"grades: {os.path.join(args.out, 'grades.csv')}")
+    return 2 if all(r["status"] == "usage error" for r in rows) else 0
 
 
 def _grade(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -178,6 +208,8 @@ def _grade(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
     if args.timeout <= 0 or args.timeout_per_test < 0 or args.memory_limit < 0:
         parser.error("--timeout must be > 0, --timeout-per-test and --memory-limit >= 0")
+    if args.submissions is not None:
+        return _grade_submissions(args)
     if args.impl is not None:
         impl, source = args.impl, "--impl"
     elif os.environ.get("DLCOURSE_IMPL", "").strip():

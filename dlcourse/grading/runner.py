@@ -129,6 +129,7 @@ def run_grade(
     json_path: str | os.PathLike[str] = "grade_report.json",
     root: Path | None = None,
     stream: TextIO | None = None,
+    cwd: str | os.PathLike[str] | None = None,
 ) -> GradeRun:
     """Grade ``target`` (modules such as ``lab1``, exercise ids, or ``None`` for all).
 
@@ -142,6 +143,8 @@ def run_grade(
         json_path: where the parent writes the report at the end.
         root: the repository (default :func:`repo_root`).
         stream: if given, the child's output is copied there as it runs (verbose mode).
+        cwd: the child's working directory (default ``root``; teacher mode gives each
+            submission its own).
 
     Returns:
         A :class:`GradeRun`; never raises for anything the graded code does. A Ctrl-C stops
@@ -186,7 +189,7 @@ def run_grade(
                 restarts += 1
                 write_json_atomic(resume, {"skip": sorted(sup.done), "imports": sup.imports})
                 before = len(sup.done)
-                child = Child(cmd, {**env, "DLCOURSE_GRADE_RESUME": str(resume)}, str(root),
+                child = Child(cmd, {**env, "DLCOURSE_GRADE_RESUME": str(resume)}, str(cwd or root),
                               sup.on_output)
                 end = "interrupted"
                 try:

@@ -43,3 +43,21 @@ def test_path_trees_and_errors(tmp_path: Path) -> None:
         load_impl("good", tmp_path / "nope")
     with pytest.raises(ValueError, match="module"):
         load_impl("../good", tmp_path)
+
+
+def test_base_exceptions_at_import_name_the_module_but_a_real_ctrl_c_passes(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "exits.py").write_text("import sys\n\nsys.exit(3)\n", encoding="utf-8")
+    (tmp_path / "interrupts.py").write_text("raise KeyboardInterrupt\n", encoding="utf-8")
+    (tmp_path / "ctrl_c.py").write_text(
+        "import os, signal, time\n\nos.kill(os.getpid(), signal.SIGINT)\ntime.sleep(5)\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ImportError, match=r"exits\.py failed: it called sys\.exit\(3\)"):
+        load_impl("exits", tmp_path)
+    with pytest.raises(ImportError, match=r"interrupts\.py failed: it raised KeyboardInterrupt"):
+        load_impl("interrupts", tmp_path)
+    with pytest.raises(KeyboardInterrupt) as info:
+        load_impl("ctrl_c", tmp_path)
+    assert not isinstance(info.value, ImportError)
