@@ -98,9 +98,9 @@ def _geometry(
     ph, pw = pair("padding", padding, minimum=0)  # type: ignore[arg-type]
     H, W = shape[-2:]
     if H + 2 * ph < kh or W + 2 * pw < kw:
-        raise ValueError(
-            f"kernel_size: expected at most the padded input size {(H + 2 * ph, W + 2 * pw)}, "
-            f"got {(kh, kw)}"
+        raise ValueError(  # the input is too small for the kernel: name both
+            f"x: expected a padded input (H + 2·padding, W + 2·padding) at least kernel_size "
+            f"{(kh, kw)}, got {(H + 2 * ph, W + 2 * pw)} from x of shape {tuple(shape)}"
         )
     out = (conv_output_size(H, kh, sh, ph), conv_output_size(W, kw, sw, pw))
     return (kh, kw), (sh, sw), (ph, pw), out
