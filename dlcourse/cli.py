@@ -191,7 +191,7 @@ def _grade_submissions(args: argparse.Namespace) -> int:
             timeout_per_test=args.timeout_per_test, timeout=args.timeout,
             memory_limit=args.memory_limit,
         )
-    except FileNotFoundError as err:
+    except OSError as err:  # a missing folder, or not POSIX
         print(f"dlcourse grade: {err}", file=sys.stderr)
         return 2
     width = max(len(r["student"]) for r in rows)
@@ -226,7 +226,7 @@ def _grade(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             json_path=args.json,
             stream=sys.stdout if args.verbose else None,
         )
-    except FileNotFoundError as err:
+    except OSError as err:  # a missing tree, or not POSIX
         print(f"dlcourse grade: {err}", file=sys.stderr)
         return 2
     print_run(run, args.json, sys.stdout, source)

@@ -149,7 +149,17 @@ def run_grade(
     Returns:
         A :class:`GradeRun`; never raises for anything the graded code does. A Ctrl-C stops
         the run with status ``interrupted`` (finished tests keep their results).
+
+    Raises:
+        FileNotFoundError: ``impl`` is not a tree or folder.
+        TypeError: ``target`` is not a str or a list of str.
+        OSError: not a POSIX system.
     """
+    if os.name != "posix":
+        raise OSError(
+            "dlcourse grade needs a POSIX system (Linux, macOS, WSL): it runs the tests in a "
+            f"child process group with an inherited pipe; this is {os.name!r}"
+        )
     root = repo_root() if root is None else Path(root).resolve()
     json_path = Path(json_path).resolve()
     json_path.unlink(missing_ok=True)
