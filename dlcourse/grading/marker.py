@@ -24,6 +24,7 @@ MARKER_HELP = (
 )
 _MESSAGE_LIMIT = 300
 _FORBIDDEN_PREFIX = f"{ForbiddenError.__module__}."  # shown as "ForbiddenError: ..."
+_PLUGIN_PREFIX = "dlcourse.grading.plugin."  # "StudentInterrupt: ..."
 _ASSERTION = "AssertionError: "
 
 def exercise_info(item: pytest.Item) -> dict[str, Any] | None:
@@ -97,7 +98,7 @@ def first_line(report: pytest.TestReport) -> str:
         text = str(longrepr)
     for line in text.splitlines():
         if line.strip():
-            line = line.strip().removeprefix(_FORBIDDEN_PREFIX)
+            line = line.strip().removeprefix(_FORBIDDEN_PREFIX).removeprefix(_PLUGIN_PREFIX)
             if line.startswith(_ASSERTION) and len(line) > len(_ASSERTION):
                 line = line[len(_ASSERTION) :]  # a graded test's message says it all
             if report.when != "call":

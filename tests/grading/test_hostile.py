@@ -210,6 +210,8 @@ def test_crashes_cost_only_the_guilty_tests(tmp_path: Path) -> None:
         ("ch01.py", "^", "raise KeyboardInterrupt\n"),
         ("lab1.py", "    N = logits.shape[0]\n", "    import os\n\n    os._exit(0)\n"),
         ("lab2.py", "^", "import sys\n\nsys.exit(3)\n"),
+        ("lab7.py", "    return np.abs(class_score_gradient(model, x, target)).max(axis=1)\n",
+         "    raise KeyboardInterrupt\n"),
     ])
     run = _grade(tree, ["ch01", "lab1", "lab2", "lab7"], tmp_path / "r.json")
     rows = _rows(run)
@@ -219,8 +221,11 @@ def test_crashes_cost_only_the_guilty_tests(tmp_path: Path) -> None:
     assert rows["lab1.softmax_ce"].message.startswith("crashed: the test process exited with "
                                                        "status 0 (os._exit or similar)")
     assert rows["lab1.train_linear"].message.startswith("needs lab1.softmax_ce (FAIL); ")
+    assert rows["lab7.saliency"].message == (
+        "StudentInterrupt: the code under test raised KeyboardInterrupt"
+    )
     for ex in ("lab1.linear_forward", "lab1.linear_backward", "lab1.sgd_step",
-               "lab7.score_gradient", "lab7.saliency"):
+               "lab7.score_gradient"):
         assert rows[ex].passed, (ex, rows[ex].message)
     assert not any("_dlcourse_impl_" in m for m in _messages(run, "ch01"))
 
