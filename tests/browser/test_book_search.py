@@ -60,6 +60,13 @@ def test_search_finds_the_chapter(term: str, browser: Any, book_html: Path) -> N
     assert pages[0] == EXPECTED[term], f"searching {term!r}: first results {pages[:5]}"
 
 
+def test_chinese_prose_is_indexed(browser: Any, book_html: Path) -> None:
+    """链式法则 (the chain rule) is in no page title: only an index of the Chinese prose finds
+    it (Sphinx segments Chinese with jieba; without it no Chinese word is indexed at all)."""
+    pages, _ = search(browser, book_html, "链式法则")
+    assert "book/02_feedforward/03_backprop.html" in pages, pages
+
+
 def test_search_of_an_absent_word_finds_nothing(browser: Any, book_html: Path) -> None:
     pages, _ = search(browser, book_html, "zyxwvutsrq")
     assert pages == []
