@@ -20,8 +20,10 @@ the child, this module gives the plugin
   repository's ``solutions/`` when another tree is graded, and reports the attempt to the
   parent, which fails that test ("read the reference solutions").
 
-What this does not stop: code written to defeat this module in particular (walking ``gc`` or
-frames to reach the plugin's closures, writing forged lines to the pipe). The parent checks
+The plugin also fails a test after which its own sender or records were replaced (e.g.
+through ``gc``) or a thread started by the student's code still runs. What this does not stop:
+code written to defeat this module in particular (ctypes, a ``__del__`` that undoes a patch
+before the check, a full impersonation of the plugin on the pipe). The parent checks
 the stream (each result must belong to the test that is running, once), which catches the
 crude forms of the latter.
 """

@@ -40,6 +40,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from collections.abc import Generator
 from typing import Any
 
@@ -79,10 +80,12 @@ class GradingPlugin:
         fd = os.environ.pop("DLCOURSE_GRADE_FD", "")
         self.send = guard.make_sender(int(fd)) if fd else None
         self.skip: set[str] = set()
+        try:
+            self.tree = os.path.realpath(resolve_impl()) + os.sep
+        except FileNotFoundError:
+            self.tree = ""
         self.current: str | None = None
-        self.snapshot: guard.Snapshot | None = None
         self.tampered: dict[str, str] = {}
-        self.restart = False
         if self.send is not None:
             self._setup_child()
 
@@ -219,16 +222,25 @@ class GradingPlugin:
         self, item: pytest.Item, nextitem: pytest.Item | None
     ) -> Generator[None, object, object]:
         info = self.info.get(item.nodeid)
-        if self.send is not None and info is not None:
-            module = getattr(item, "module", None)
-            conftests = [
-                m for m in list(sys.modules.values())
-                if getattr(m, "__file__", None) and module is not None
-                and os.path.dirname(m.__file__) == os.path.dirname(module.__file__ or "")
-            ]
-            self.snapshot = guard.Snapshot(guard.watched_modules(conftests))
-            self.current = item.nodeid
         names = self.forbid.get(info["exercise"], []) if info is not None else []
+        if self.send is None or info is None:
+            if not names:
+                return (yield)
+            with forbidding(info["exercise"], names):
+                return (yield)
+        # Under the grader: everything the verdict needs is captured in this frame before the
+        # student's code runs (the sender, the snapshot, the record, the live threads), so
+        # replacing the plugin's attributes (e.g. through gc) reaches none of it.
+        send, tests, rec = self.send, self.tests, self.tests.get(item.nodeid)
+        module = getattr(item, "module", None)
+        folder = os.path.dirname(getattr(module, "__file__", None) or "")
+        local = [
+            m for m in list(sys.modules.values())
+            if folder and os.path.dirname(getattr(m, "__file__", None) or "") == folder
+        ]
+        snapshot = guard.Snapshot(guard.watched_modules(local))
+        threads = set(threading.enumerate())
+        self.current = item.nodeid
         try:
             if not names:
                 return (yield)
@@ -236,18 +248,46 @@ class GradingPlugin:
                 return (yield)
         finally:
             self.current = None
-            if self.restart:
-                self._stop_for_restart()
+            changed = snapshot.changes()
+            if self.send is not send or self.tests is not tests:
+                changed.append("the grader's plugin state")
+            if [t for t in threading.enumerate() if t not in threads and self._student(t)]:
+                changed.append("the running threads (a thread was left running)")
+            verdict = dict(rec) if rec is not None else {}
+            if changed:
+                shown = ", ".join(changed[:3]) + (" ..." if len(changed) > 3 else "")
+                verdict["outcome"] = "failed"
+                verdict["message"] = (
+                    f"the student's code modified {shown}: this test's result does not count"
+                )
+            elif item.nodeid in self.tampered:
+                verdict.update(outcome="failed", message=self.tampered[item.nodeid])
+            if verdict.get("outcome") not in ("passed", "failed"):
+                verdict.update(outcome="failed", message=verdict.get("message") or "no result")
+            send({"e": "result", "id": item.nodeid, **{
+                k: verdict.get(k) for k in ("outcome", "message", "duration", "modules")
+            }})
+            if changed:
+                self._stop_for_restart(send)
 
-    def _stop_for_restart(self) -> None:
+    def _student(self, thread: threading.Thread) -> bool:
+        """Whether ``thread`` may run the student's code: a plain ``Thread``/``Timer`` (any
+        target), or a class defined in the graded tree; not a library's own thread class
+        (e.g. tqdm's monitor, started by the package's progress bars)."""
+        cls = type(thread)
+        if cls in (threading.Thread, threading.Timer):
+            return True
+        where = getattr(sys.modules.get(cls.__module__), "__file__", None) or ""
+        return bool(self.tree) and os.path.realpath(where).startswith(self.tree)
+
+    def _stop_for_restart(self, send: Any) -> None:
         """After a tampered test: leave, so that the parent starts a clean child."""
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
             except Exception:  # noqa: BLE001, S110 - a student may have replaced the stream
                 pass
-        assert self.send is not None
-        self.send({"e": "restart"})
+        send({"e": "restart"})
         os._exit(RESTART_STATUS)
 
     def _guard_phase(self) -> Generator[None, object, object]:
@@ -292,16 +332,6 @@ class GradingPlugin:
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
             report.outcome = "failed"
             report.longrepr = f"graded tests may not be skipped ({reason})"
-        if call.when == "teardown" and self.snapshot is not None:
-            changed = self.snapshot.changes()
-            self.snapshot = None
-            if changed:
-                shown = ", ".join(changed[:3]) + (" ..." if len(changed) > 3 else "")
-                self.tampered.setdefault(
-                    item.nodeid,
-                    f"the student's code modified {shown}: this test's result does not count",
-                )
-                self.restart = True
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -317,13 +347,6 @@ class GradingPlugin:
             rec["modules"] = sorted(set(LOADED))
             if rec["outcome"] == "running":  # setup passed but call never reported
                 rec["outcome"], rec["message"] = "failed", "no result"
-            tampered = self.tampered.get(report.nodeid)
-            if tampered is not None:
-                rec["outcome"], rec["message"] = "failed", tampered
-            if self.send is not None:
-                self.send({"e": "result", "id": report.nodeid, **{
-                    k: rec[k] for k in ("outcome", "message", "duration", "modules")
-                }})
             self._write()
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:

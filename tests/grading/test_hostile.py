@@ -124,6 +124,37 @@ for _fd in range(3, 64):
         pass
 """
 
+GC_WRITER = """\
+import gc as _gc
+
+for _o in _gc.get_objects():
+    if type(_o).__name__ == "GradingPlugin" and getattr(_o, "send", None) is not None:
+        def _forge(m, _orig=_o.send):
+            if m.get("e") == "result":
+                m = {**m, "outcome": "passed", "message": ""}
+            _orig(m)
+
+        _o.send = _forge
+"""
+
+THREAD = """\
+import gc as _gc
+import threading as _threading
+import time as _time
+
+
+def _keep_passing():
+    while True:
+        for o in _gc.get_objects():
+            if type(o).__name__ == "GradingPlugin":
+                for rec in o.tests.values():
+                    rec["outcome"], rec["message"] = "passed", ""
+        _time.sleep(0.001)
+
+
+_threading.Thread(target=_keep_passing, daemon=True).start()
+"""
+
 RELATIVE_ERROR = """\
 import sys as _sys
 
@@ -162,6 +193,8 @@ def test_attacks_on_the_report_score_nothing(tmp_path: Path) -> None:
                         [("lab1.py", "", f"REPORT = {str(report)!r}\n" + ATEXIT)]),
         "writer": _tree(tmp_path / "writer", "exercises", [("lab1.py", "^", WRAP_WRITER)]),
         "forge": _tree(tmp_path / "forge", "exercises", [("lab1.py", "", FORGE)]),
+        "gc": _tree(tmp_path / "gc", "exercises", [("lab1.py", "", GC_WRITER)]),
+        "thread": _tree(tmp_path / "thread", "exercises", [("lab1.py", "", THREAD)]),
     }
     runs = _parallel({
         name: (lambda t=tree, n=name: _grade(
@@ -174,6 +207,8 @@ def test_attacks_on_the_report_score_nothing(tmp_path: Path) -> None:
     assert on_disk["total"] == {"earned": 0, "points": 3, "percent": 0.0}
     writer = _messages(runs["writer"], "lab1")
     assert all(m.startswith("the student's code modified dlcourse.grading.") for m in writer)
+    assert all("modified the grader's plugin state" in m for m in _messages(runs["gc"], "lab1"))
+    assert all("a thread was left running" in m for m in _messages(runs["thread"], "lab1"))
     forged = _messages(runs["forge"], "lab1")
     assert all(m.startswith("report tampered: a second result for test_") for m in forged), forged
 
