@@ -53,7 +53,8 @@ def _class_targets(y: object, shape: tuple[int, ...], num_classes: int,
     """Integer class targets of ``shape`` in [0, C), or equal to ``ignore_index`` (padding)."""
     arr = V.as_array("y", y)
     if not np.issubdtype(arr.dtype, np.integer):
-        if np.issubdtype(arr.dtype, np.floating) and np.all(arr == np.round(arr)):
+        if np.issubdtype(arr.dtype, np.floating) and np.isfinite(arr).all() and np.all(
+                arr == np.round(arr)):
             arr = arr.astype(np.int64)  # integer-valued floats are labels too
         else:
             raise TypeError(f"y: expected integer class labels, got dtype {arr.dtype}")

@@ -25,6 +25,7 @@ from dlcourse import functional as F
 from dlcourse._validate import (
     as_float_array,
     check_choice,
+    check_float_dtype,
     check_int,
     check_nonnegative,
 )
@@ -222,7 +223,10 @@ class PReLU(_Elementwise):
         if isinstance(init, bool) or not isinstance(init, numbers.Real):
             raise TypeError(f"init: expected a real number, got {type(init).__name__}")
         value = float(init)
-        self.gamma = Parameter(np.full(self.num_parameters, value, dtype=np.dtype(dtype)))
+        if not np.isfinite(value):
+            raise ValueError(f"init: expected a finite number, got {init!r}")
+        self.gamma = Parameter(np.full(self.num_parameters, value,
+                                       dtype=check_float_dtype("dtype", dtype)))
 
     def _gamma_for(self, x: np.ndarray) -> np.ndarray:
         """γ broadcastable against x: a 0-d array, or (1, C, 1, ..., 1)."""

@@ -42,7 +42,13 @@ from typing import Any
 
 import numpy as np
 
-from dlcourse._validate import as_float_array, check_int, check_positive, check_probability
+from dlcourse._validate import (
+    as_float_array,
+    check_float_dtype,
+    check_int,
+    check_positive,
+    check_probability,
+)
 from dlcourse.nn.module import Module, Parameter
 
 __all__ = [
@@ -155,10 +161,7 @@ def norm_backward(
 
 
 def _float_dtype(dtype: Any) -> np.dtype:
-    dt = np.dtype(dtype)
-    if dt not in (np.float32, np.float64):
-        raise TypeError(f"dtype: expected float32 or float64, got {dt}")
-    return dt
+    return check_float_dtype("dtype", dtype)
 
 
 class _Affine(Module):

@@ -128,7 +128,7 @@ class RMSProp(Optimizer):
         super().__init__(params, lr, weight_decay)
         self.rho = check_probability("rho", rho)
         self.eps = check_nonnegative("eps", eps)
-        self.momentum = check_nonnegative("momentum", momentum)
+        self.momentum = check_probability("momentum", momentum, closed_right=False)
         if not isinstance(nesterov, (bool, np.bool_)):
             raise TypeError(f"nesterov: expected a bool, got {type(nesterov).__name__}")
         self.nesterov = bool(nesterov)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from dlcourse._validate import check_nonnegative, check_probability
+from dlcourse._validate import check_probability
 from dlcourse.nn.module import Parameter
 from dlcourse.optim.base import Optimizer
 
@@ -38,7 +38,7 @@ class SGD(Optimizer):
     Args:
         params: the parameters to train.
         lr: α > 0.
-        momentum: ρ >= 0 (0 disables momentum).
+        momentum: ρ in [0, 1) (0 disables momentum).
         dampening: in [0, 1]; the weight of the new gradient in the buffer is ``1 − dampening``.
         nesterov: use Nesterov momentum.
         weight_decay: λ >= 0, the coefficient of the L2 penalty ½λ‖θ‖² (added as g + λθ).
@@ -65,7 +65,7 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(params, lr, weight_decay)
-        self.momentum = check_nonnegative("momentum", momentum)
+        self.momentum = check_probability("momentum", momentum, closed_right=False)
         self.dampening = check_probability("dampening", dampening)
         if not isinstance(nesterov, (bool, np.bool_)):
             raise TypeError(f"nesterov: expected a bool, got {type(nesterov).__name__}")

@@ -49,20 +49,7 @@ BAD: dict[str, st.SearchStrategy[object]] = {
 }
 
 #: (name, argument) -> why it fails today; the owner of the file fixes it (see the report).
-XFAIL: dict[tuple[str, str], str] = {
-    ("dlcourse.nn.PReLU", "init"): "nn/activation.py (H2): a NaN init is reported as 'data: "
-    "expected finite values', not as init",
-    ("dlcourse.nn.PReLU", "dtype"): "nn/activation.py (H2): dtype is not checked (int64, "
-    "float16, complex accepted); use check_float_dtype('dtype', dtype)",
-    ("dlcourse.nn.BatchNorm1d", "dtype"): "nn/norm.py (H2): numpy's \"data type 'abc' not "
-    "understood\" does not name dtype; use check_float_dtype('dtype', dtype)",
-    ("dlcourse.nn.LayerNorm", "dtype"): "nn/layer_norm.py (H2): numpy's \"data type 'abc' not "
-    "understood\" does not name dtype; use check_float_dtype('dtype', dtype)",
-    ("dlcourse.optim.SGD", "momentum"): "optim/sgd.py: momentum >= 1 is accepted (the "
-    "velocity never decays); check_probability('momentum', momentum, closed_right=False)",
-    ("dlcourse.optim.RMSProp", "momentum"): "optim/adaptive.py: momentum >= 1 is accepted; "
-    "check_probability('momentum', momentum, closed_right=False)",
-}
+XFAIL: dict[tuple[str, str], str] = {}  # (callable, argument) -> why it still fails
 
 
 def _params() -> list[object]:

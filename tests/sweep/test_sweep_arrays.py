@@ -24,12 +24,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 #: (test, case) -> why it fails today; the owner of the file fixes it (see the report).
-XFAIL: dict[tuple[str, str], str] = {
-    **{("nonfinite", f"dlcourse.losses.{name}[y]"): "losses.py _class_targets: an inf label "
-       "passes the integer-valued test (inf == round(inf)) and is cast to -2**63; require "
-       "np.isfinite before the cast, as _validate.check_labels now does"
-       for name in ("softmax_cross_entropy", "CrossEntropyLoss")},
-}
+XFAIL: dict[tuple[str, str], str] = {}  # (test, case) -> why it still fails
 
 
 def _params(test: str, keep: object = None) -> list[object]:
