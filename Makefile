@@ -1,4 +1,4 @@
-.PHONY: book test quick chapter times ci exercises clean
+.PHONY: book test quick chapter times ci exercises clean browser
 
 # The README's two commands.
 book:
@@ -29,6 +29,10 @@ ci:
 
 exercises:
 	python -m dlcourse.grading.make_exercises
+
+# The built book in headless Chromium, offline (needs chromium and requirements-test.txt).
+browser:
+	pytest -m browser tests/browser
 
 clean:
 	rm -rf _build
