@@ -91,7 +91,7 @@ def test_page_numbers_match_the_test_sources() -> None:
         assert expected, f"{path.name}: no graded test found"
         assert _page_rows(text, module) == expected, module
         total = sum(p for p, _ in expected.values())
-        assert f"`dlcourse grade {module}` | {total} |" in text, module
+        assert f"`dlcourse grade {module}`，{total} 分" in text, module
 
 
 def test_every_lab_of_the_outline_is_listed() -> None:

@@ -240,18 +240,20 @@ def render(registry: dict[str, list[Exercise]], root: Path = ROOT,
         "",
         "## 总览",
         "",
-        "| 实验 | 学生要实现的内容 | 讲解的章节 | 评分命令 | 总分 | 状态 |",
-        "|---|---|---|---|---|---|",
+        "| 实验 | 学生要实现的内容 | 讲解的章节 | 评分命令与总分 |",
+        "|---|---|---|---|",
     ]
     for lab in labs:
         first, title = lab.chapters[0]
         where = f"{{doc}}`{title} <{first}>`"
-        command = f"`dlcourse grade {lab.module}`" if lab.module else "—"
-        points = str(total[lab.module]) if lab.module else "—"
-        status = "计划中" if lab.module is None else ("部分完成" if lab.planned else "已完成")
-        out.append(
-            f"| {{ref}}`实验 {lab.number} <labs-lab{lab.number}>` | {lab.builds} | {where} "
-            f"| {command} | {points} | {status} |"
+        if lab.module is None:
+            grading = "计划中"
+        else:
+            grading = f"`dlcourse grade {lab.module}`，{total[lab.module]} 分"
+            grading += "（部分完成）" if lab.planned else ""
+        out.append(  # a no-break space keeps "实验 1" on one line in the narrow column
+            f"| {{ref}}`实验\u00a0{lab.number} <labs-lab{lab.number}>` | {lab.builds} "
+            f"| {where} | {grading} |"
         )
     out += [
         "",
