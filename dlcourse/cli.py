@@ -241,6 +241,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dlcourse", description="The dlcourse command line.")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_grade(sub)
+    _add_data(sub)
+    _add_doctor(sub)
     return parser
 
 
@@ -250,6 +252,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "grade":
         return _grade(parser, args)
+    if args.command == "data":
+        return _data(parser, args)
+    if args.command == "doctor":
+        return _doctor()
     parser.error(f"unknown command {args.command!r}")
     return 2
 
