@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,12 @@ def test_base_exceptions_at_import_name_the_module_but_a_real_ctrl_c_passes(
         load_impl("exits", tmp_path)
     with pytest.raises(ImportError, match=r"interrupts\.py failed: it raised KeyboardInterrupt"):
         load_impl("interrupts", tmp_path)
-    with pytest.raises(KeyboardInterrupt) as info:
-        load_impl("ctrl_c", tmp_path)
+    # A shell's background job (`cmd &`, as CI may run pytest) starts with SIGINT ignored:
+    # install Python's own handler for this test so that the signal means Ctrl-C.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt) as info:
+            load_impl("ctrl_c", tmp_path)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert not isinstance(info.value, ImportError)
