@@ -16,8 +16,8 @@ quick:
 CH ?= book/01_basics
 chapter:
 	mkdir -p _build
-	python tools/toc_subset.py $(CH) -o _build/toc-chapter.yml
-	jupyter-book build . --toc _build/toc-chapter.yml --path-output _build/chapter -W --keep-going
+	python tools/toc_subset.py $(CH) -o _build/toc-chapter.yml --config-out _build/config-chapter.yml
+	jupyter-book build . --toc _build/toc-chapter.yml --config _build/config-chapter.yml --path-output _build/chapter -W --keep-going
 
 # How long the last build took to execute each notebook.
 times:

@@ -94,6 +94,15 @@ def test_chapter_one_of_the_real_book_can_be_built_alone() -> None:
         assert any((ROOT / f"{entry}{ext}").is_file() for ext in (".md", ".ipynb")), entry
 
 
+
+def test_chapter_config_suppresses_only_cross_chapter_references(tmp_path: Path) -> None:
+    config = {"title": "t", "sphinx": {"local_extensions": {"ext": "book/_ext"},
+                                       "config": {"suppress_warnings": ["a.b"], "x": 1}}}
+    out = toc_subset.chapter_config(config, tmp_path)
+    assert out["sphinx"]["config"] == {"suppress_warnings": ["a.b", "ref.doc", "ref.ref"], "x": 1}
+    assert out["sphinx"]["local_extensions"] == {"ext": str((tmp_path / "book/_ext").resolve())}
+    assert config["sphinx"]["config"]["suppress_warnings"] == ["a.b"]  # the input is unchanged
+
 notebook_times = _tool("notebook_times")
 
 
