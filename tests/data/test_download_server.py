@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from _local_http import QuietHandler, local_http_server
 
 from dlcourse.data import download as dl
 
@@ -33,7 +34,7 @@ ADVICE = ("retry", "DLCOURSE_MIRROR", "DLCOURSE_DATA")
 
 @dataclass
 class Server:
-    base: str
+    base: str = ""  # set once the server is listening
     hits: Counter[str] = field(default_factory=Counter)
     release: threading.Event = field(default_factory=threading.Event)
 
@@ -44,12 +45,7 @@ class Server:
 def _handler(state: Server) -> type[http.server.BaseHTTPRequestHandler]:
     lock = threading.Lock()
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-            pass  # keep the test output clean
-
+    class Handler(QuietHandler):
         def _send(self, body: bytes, length: int | None = None, status: int = 200) -> None:
             self.send_response(status)
             self.send_header("Content-Length", str(len(body) if length is None else length))
@@ -100,20 +96,13 @@ def _handler(state: Server) -> type[http.server.BaseHTTPRequestHandler]:
 
 @pytest.fixture
 def server() -> Iterator[Server]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
-    httpd.daemon_threads = True
-    host, port = httpd.server_address[:2]
-    state = Server(base=f"http://{host}:{port}")
-    httpd.RequestHandlerClass = _handler(state)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield state
-    finally:
-        state.release.set()  # wake the stalled handlers
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+    state = Server()
+    with local_http_server(_handler(state)) as base:
+        state.base = base
+        try:
+            yield state
+        finally:
+            state.release.set()  # wake the stalled handlers
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,6 @@
 """``dlcourse data list | download | verify`` and resumable downloads, against 127.0.0.1.
 
-A local HTTP server (standard library, in a thread, as in tests/data/test_download_server.py)
+A local HTTP server (``_local_http.py``, shared with ``test_download_server.py``)
 plays the mirror (``$DLCOURSE_MIRROR/<dataset>/<file>``) and serves tiny stand-ins for every
 dataset: IDX files written here with ``struct``, a CIFAR-10 tar.gz of pickled batches, an
 airfoil file. The expected SHA-256 values are put into ``download.SHA256`` from ``hashlib``
@@ -20,7 +20,6 @@ import struct
 import subprocess
 import sys
 import tarfile
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _local_http import QuietHandler, local_http_server
 
 from dlcourse.cli import main
 from dlcourse.data import catalog
@@ -88,7 +88,7 @@ def _served(key: tuple[str, str]) -> bytes:
 
 @dataclass
 class Server:
-    base: str
+    base: str = ""  # set once the server is listening
     ranges: bool = True  # honour Range requests with 206
     cut: set[str] = field(default_factory=set)  # paths whose next response stops halfway
     missing: set[str] = field(default_factory=set)  # paths answered with 404
@@ -99,12 +99,7 @@ class Server:
 def _handler(state: Server) -> type[http.server.BaseHTTPRequestHandler]:
     files = {f"{d}/{f}": _served((d, f)) for d, f in CONTENT}
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-            pass
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:  # noqa: N802 - the http.server API
             path = self.path.lstrip("/")
             state.hits[path] += 1
@@ -142,25 +137,16 @@ def _handler(state: Server) -> type[http.server.BaseHTTPRequestHandler]:
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Server]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
-    httpd.daemon_threads = True
-    host, port = httpd.server_address[:2]
-    state = Server(base=f"http://{host}:{port}")
-    httpd.RequestHandlerClass = _handler(state)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    for key, content in CONTENT.items():
-        monkeypatch.setitem(dl.SHA256, key, hashlib.sha256(content).hexdigest())
-    monkeypatch.setenv("DLCOURSE_MIRROR", state.base)
-    monkeypatch.setenv("DLCOURSE_CACHE", str(tmp_path / "cache"))
-    for var in ("DLCOURSE_DATA", "DLCOURSE_OFFLINE"):
-        monkeypatch.delenv(var, raising=False)
-    try:
+    state = Server()
+    with local_http_server(_handler(state)) as base:
+        state.base = base
+        for key, content in CONTENT.items():
+            monkeypatch.setitem(dl.SHA256, key, hashlib.sha256(content).hexdigest())
+        monkeypatch.setenv("DLCOURSE_MIRROR", state.base)
+        monkeypatch.setenv("DLCOURSE_CACHE", str(tmp_path / "cache"))
+        for var in ("DLCOURSE_DATA", "DLCOURSE_OFFLINE"):
+            monkeypatch.delenv(var, raising=False)
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 def _run(*argv: str) -> int:
