@@ -3,19 +3,16 @@
 Every record names its seeds, every run, a spread that matches those runs, the machine it ran
 on and the command that made it, and states how ``--check`` judges a re-run. The lab
 notebooks read their numbers from the records: no Markdown cell holds a hand-typed copy of a
-recorded number (tools/apply_record_cells.py moves such sentences into code that builds them
-from the record).
+recorded number; such sentences are built from the record by code, in a code cell tagged
+``remove-input`` that displays Markdown (HOW_TO_FIX says how and names an example cell).
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
 import re
-import shutil
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import nbformat
@@ -32,13 +29,18 @@ LAB_NOTEBOOKS = [ROOT / "book" / "01_basics" / "04_lab1_softmax_mnist.ipynb",
 # every page that reads a record (chapters 3 and 4 build their sentences from it by code too)
 READERS = sorted(p for p in (ROOT / "book").glob("*/*.ipynb")
                  if "../results/" in p.read_text(encoding="utf-8"))
-TOOL = ROOT / "tools" / "apply_record_cells.py"
 # Records whose one run takes most of an hour (ARCHITECTURE.md, "Recorded results"): one seed
 # on the full data, and --check re-trains a fresh seed against the recorded value.
 ONE_SEED = {"cifar10_cnn"}
-HOW_TO_FIX = ("run `python tools/apply_record_cells.py` (it rewrites the record cells of the lab "
-              "notebooks so that every sentence quoting a recorded number is built from the "
-              "record), then re-run the notebooks under nbval")
+# The record cell HOW_TO_FIX points to as the example to copy.
+EXAMPLE_NOTEBOOK, EXAMPLE_CELL = LAB_NOTEBOOKS[0], "c14-prose"
+HOW_TO_FIX = ("move each sentence that quotes a recorded number out of Markdown into a code "
+              "cell tagged `remove-input` that builds the sentence from the record (the lab "
+              "notebooks' helpers `load_record`, `mean_std`, `pct`; the record's `command` and "
+              "`check_command`) and ends with `display(Markdown(text))`, as cell "
+              f"`{EXAMPLE_CELL}` of {EXAMPLE_NOTEBOOK.relative_to(ROOT)} does; tables take "
+              "their numbers from the record's `summary` the same way; then re-run the "
+              "notebook under nbval")
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -172,29 +174,13 @@ def test_lab_notebook_shows_the_spread_read_from_its_record(path: Path) -> None:
         assert needed in code, f"{path.name}: no {needed!r} in its code cells; {HOW_TO_FIX}"
 
 
-def _tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("apply_record_cells", TOOL)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
-
-def test_apply_record_cells_patches_copies_idempotently(tmp_path: Path) -> None:
-    copies = []
-    for path in LAB_NOTEBOOKS:
-        copies.append(tmp_path / path.name)
-        shutil.copy(path, copies[-1])
-    tool = _tool()
-    assert tool.main([str(p) for p in copies]) == 0, "copies of recorded numbers remain"
-    once = [p.read_bytes() for p in copies]
-    assert tool.main([str(p) for p in copies]) == 0
-    assert [p.read_bytes() for p in copies] == once, "a second run changed the notebooks"
-    for path in copies:
-        nb = nbformat.read(path, as_version=4)
-        nbformat.validate(nb)
-        ids = [c.get("id") for c in nb.cells]
-        assert len(ids) == len(set(ids)), path.name
-        generated = [c for c in nb.cells if str(c.get("id")).endswith("-prose")]
-        assert len(generated) == 1 and generated[0].metadata["tags"] == ["remove-input"]
-        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+def test_how_to_fix_example_is_a_record_sentence_cell() -> None:
+    # HOW_TO_FIX names this cell as the pattern to copy: it must still be one
+    nb = nbformat.read(EXAMPLE_NOTEBOOK, as_version=4)
+    cells = [c for c in nb.cells if c.get("id") == EXAMPLE_CELL]
+    assert len(cells) == 1, f"{EXAMPLE_NOTEBOOK.name} has no cell {EXAMPLE_CELL}: update HOW_TO_FIX"
+    cell = cells[0]
+    assert cell.cell_type == "code" and "remove-input" in cell.metadata.get("tags", [])
+    for needed in ("mean_std(", "display(Markdown(", "command"):
+        assert needed in cell.source, needed
