@@ -34,18 +34,6 @@ CJK_FAMILY = re.compile(
     r"|Hiragino|Heiti|Songti|Noto (Sans|Serif) (SC|TC|HK|JP|KR)",
     re.IGNORECASE,
 )
-# Console errors of the themes' own scripts that the book cannot fix with its configuration
-# (found by this suite, 2026-12; each is listed with why, so that any other error fails):
-KNOWN_THEME_ERRORS = (
-    # jupyter-book 1.0.4 + sphinx-thebe 0.3.1 write sphinx-thebe's inline configuration
-    # (`const THEBE_JS_URL = ...`) twice into every page; the second one throws. Thebe is
-    # off (launch_buttons.thebe is false), so nothing a reader uses depends on it.
-    "uncaught: Identifier 'THEBE_JS_URL' has already been declared",
-    # pydata-sphinx-theme 0.17 logs this on a reader's first visit (no stored colour mode yet)
-    # and then uses "auto", which is the intended default.
-    "console.error: Got invalid theme mode: . Resetting to auto.",
-)
-
 IMAGE_FILE = re.compile(r"\.(png|jpe?g|gif|svg|webp)$", re.IGNORECASE)
 _REFRESH = re.compile(r"<meta[^>]+http-equiv=[\"']?refresh", re.IGNORECASE)
 _OUTPUT_NAME = re.compile(r"_images/[0-9a-f]{64}\.(png|jpg|svg)$")
@@ -234,11 +222,6 @@ def visit(browser: Any, html_file: Path, query: str = "", timeout_ms: int = 1200
 def cjk_glyphs_drawn(report: PageReport) -> int:
     """How many glyphs of the probed text a CJK font drew (0: tofu or a Latin fallback)."""
     return sum(f["glyphCount"] for f in report.cjk_fonts if CJK_FAMILY.search(f["familyName"]))
-
-
-def unexpected_console_errors(report: PageReport) -> list[str]:
-    """The page's JavaScript errors, less the themes' known ones (``KNOWN_THEME_ERRORS``)."""
-    return [e for e in report.console_errors if e not in KNOWN_THEME_ERRORS]
 
 
 def broken_images(report: PageReport) -> list[str]:
