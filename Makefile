@@ -30,6 +30,16 @@ ci:
 exercises:
 	python -m dlcourse.grading.make_exercises
 
+# Sphinx's link checker on the local links (no http(s) URL is fetched: linkcheck_ignore in
+# _config.yml), over the last build's executed notebooks. jupyter-book writes the report into
+# _build/html; it is moved to _build/linkcheck/. The #anchors: tests/browser/test_book_links.py.
+.PHONY: linkcheck
+linkcheck:
+	jupyter-book build . --builder linkcheck -W --keep-going; status=$$?; \
+	mkdir -p _build/linkcheck; \
+	mv -f _build/html/output.txt _build/html/output.json _build/linkcheck/ 2>/dev/null; \
+	exit $$status
+
 # The built book in headless Chromium, offline (needs chromium and requirements-test.txt).
 browser:
 	pytest -m browser tests/browser
