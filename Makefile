@@ -1,4 +1,4 @@
-.PHONY: book test quick chapter times ci exercises clean browser
+.PHONY: book test quick chapter times ci exercises clean browser pdf
 
 # The README's two commands.
 book:
@@ -43,6 +43,15 @@ linkcheck:
 # The built book in headless Chromium, offline (needs chromium and requirements-test.txt).
 browser:
 	pytest -m browser tests/browser
+
+# The book as a PDF, _build/latex/dlcourse.pdf (XeLaTeX + ctex; on Debian/Ubuntu:
+#   apt-get install texlive-xetex texlive-lang-chinese texlive-latex-extra
+#                   texlive-fonts-recommended latexmk poppler-utils),
+# then its checks (Chinese text, formulas, figures and captions, no missing glyph). After a
+# `make book` or `make quick` in the same mode it reuses their executed notebooks.
+pdf:
+	jupyter-book build . --builder pdflatex
+	pytest -m pdf tests/pdf
 
 clean:
 	rm -rf _build

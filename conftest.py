@@ -69,6 +69,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="the book build whose executed notebooks may be reused (default: _build; "
         "`jupyter-book build . --path-output X` builds into X/_build)",
     )
+    parser.addoption(
+        "--pdf-toc",
+        default=str(ROOT / "_toc.yml"),
+        metavar="FILE",
+        help="the table of contents the PDF under --book-build was built from (tests/pdf; "
+        "default: the whole book's _toc.yml)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,0 +1,187 @@
+"""The built PDF holds the book: every page's title, Chinese prose, formulas and figures.
+
+The expected content comes from the sources, not from the PDF: the pages listed in the table
+of contents the PDF was built from (``--pdf-toc``), their titles, the figures their code cells
+draw (the cells with alt text) and their captions. The text is read with poppler's
+``pdftotext`` and normalised with NFKC, which maps unicode-math's italic letters (U+1D44E …)
+back to ASCII, so a formula typeset as $y = xW + b$ reads ``y=xW+b`` once spaces are dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import unicodedata
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+pytestmark = pytest.mark.pdf
+
+ROOT = Path(__file__).resolve().parents[2]
+HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+MATH_ALPHANUMERIC = re.compile(r"[\U0001d400-\U0001d7ff]")
+
+# Formulas whose typeset text is known, by page: (docname, the formula's text in the PDF with
+# spaces removed, as the TeX source says it). Checked when the page is in the PDF.
+FORMULAS = (
+    ("book/01_basics/02_linear_models", "y=xW+b"),  # the affine map
+    ("book/02_feedforward/01_neurons_activations", "tanh(x)=exp(x)−exp(−x)"),  # (2.2)'s numerator
+    ("book/04_cnn/01_convolution", "s(t)=(x∗w)(t)=∑x(a)w(t−a)"),  # the discrete convolution
+)
+
+
+def toc_docs(toc_file: Path) -> list[str]:
+    """The docnames a Jupyter Book table of contents lists (root first)."""
+    toc = yaml.safe_load(toc_file.read_text(encoding="utf-8"))
+    docs = [toc["root"]]
+
+    def walk(entries: list[dict]) -> None:
+        for entry in entries:
+            if "file" in entry:
+                docs.append(str(entry["file"]))
+            for key in ("parts", "chapters", "sections"):
+                walk(entry.get(key, []))
+
+    walk(toc.get("parts", []) + toc.get("chapters", []))
+    return docs
+
+
+def source(doc: str) -> Path:
+    for suffix in (".md", ".ipynb"):
+        if (ROOT / f"{doc}{suffix}").is_file():
+            return ROOT / f"{doc}{suffix}"
+    raise FileNotFoundError(doc)
+
+
+def notebook_cells(path: Path) -> list[dict]:
+    if path.suffix != ".ipynb":
+        return []
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def cell_text(cell: dict) -> str:
+    text = cell.get("source", "")
+    return "".join(text) if isinstance(text, list) else text
+
+
+def title(doc: str) -> str:
+    """The page's ``# `` heading."""
+    path = source(doc)
+    if path.suffix == ".md":
+        text = path.read_text(encoding="utf-8")
+    else:
+        text = "\n".join(cell_text(c) for c in notebook_cells(path) if c["cell_type"] == "markdown")
+    return next(line[2:] for line in text.splitlines() if line.startswith("# "))
+
+
+def longest_run(text: str) -> str:
+    return max(HAN_RUN.findall(text), key=len)
+
+
+def squeeze(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+@cache
+def pdf_text(pdf: Path) -> str:
+    return subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+@cache
+def pdf_images(pdf: Path) -> list[tuple[int, int, int]]:
+    """(page, width, height) of each image, from ``pdfimages -list``."""
+    out = subprocess.run(
+        ["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True
+    ).stdout
+    rows = [line.split() for line in out.splitlines()[2:] if line.strip()]
+    return [(int(r[0]), int(r[3]), int(r[4])) for r in rows if r[2] == "image"]
+
+
+def figure_cells(docs: list[str]) -> list[dict]:
+    return [
+        cell
+        for doc in docs
+        for cell in notebook_cells(source(doc))
+        if cell["cell_type"] == "code" and cell.get("metadata", {}).get("mystnb", {}).get("image")
+    ]
+
+
+def test_every_page_title_is_in_the_pdf(book_pdf: Path, pdf_toc: Path) -> None:
+    text = squeeze(pdf_text(book_pdf))
+    docs = toc_docs(pdf_toc)[1:]  # the root page's title becomes the book's own title
+    missing = []
+    for doc in docs:
+        runs = HAN_RUN.findall(title(doc))
+        if runs and longest_run(title(doc)) not in text:
+            missing.append(f"{doc}: {title(doc)!r}")
+    assert missing == [], "pages missing from the PDF (or their Chinese text is garbled)"
+
+
+def test_chinese_prose_is_text_not_boxes(book_pdf: Path) -> None:
+    text = pdf_text(book_pdf)
+    han = sum(len(run) for run in HAN_RUN.findall(text))
+    assert han > 2000, f"only {han} Han characters extracted: is the CJK font embedded?"
+    assert "\ufffd" not in text, "replacement characters: a glyph has no Unicode mapping"
+
+
+def test_formulas_are_typeset(book_pdf: Path, pdf_toc: Path) -> None:
+    raw = pdf_text(book_pdf)
+    assert len(MATH_ALPHANUMERIC.findall(raw)) > 100, "few math italic letters: formulas missing"
+    text = squeeze(raw)
+    docs = set(toc_docs(pdf_toc))
+    checked = [(doc, formula) for doc, formula in FORMULAS if doc in docs]
+    assert checked, "no known formula's page is in this PDF"
+    missing = [(doc, formula) for doc, formula in checked if squeeze(formula) not in text]
+    assert missing == []
+
+
+def test_every_figure_is_in_the_pdf_with_its_caption(book_pdf: Path, pdf_toc: Path) -> None:
+    cells = figure_cells(toc_docs(pdf_toc))
+    big = [image for image in pdf_images(book_pdf) if min(image[1:]) >= 100]
+    assert cells and len(big) >= len(cells), f"{len(big)} images for {len(cells)} figure cells"
+    text = squeeze(pdf_text(book_pdf))
+    captions = [c["metadata"]["mystnb"].get("figure", {}).get("caption", "") for c in cells]
+    lost = [c for c in captions if HAN_RUN.findall(c) and longest_run(c) not in text]
+    assert lost == [], "figure captions missing from the PDF"
+
+
+def test_a_page_with_a_figure_renders(book_pdf: Path, tmp_path: Path) -> None:
+    """pdftoppm draws the first page that holds a figure: ink on paper, not a blank page."""
+    page = pdf_images(book_pdf)[0][0]
+    out = tmp_path / "page"
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-gray",
+            "-r",
+            "40",
+            "-f",
+            str(page),
+            "-l",
+            str(page),
+            str(book_pdf),
+            str(out),
+        ],
+        check=True,
+    )
+    (pgm,) = tmp_path.glob("page*.pgm")
+    data = pgm.read_bytes()
+    header = data.split(maxsplit=4)  # P5, width, height, maxval, pixels
+    width, height = int(header[1]), int(header[2])
+    pixels = np.frombuffer(data[-width * height :], dtype=np.uint8)
+    ink = float(np.mean(pixels < 128))
+    assert 0.005 < ink < 0.6, f"page {page} is {ink:.1%} ink"
+
+
+def test_latex_log_has_no_missing_glyph_or_reference(book_pdf: Path) -> None:
+    log = book_pdf.with_suffix(".log").read_text(encoding="utf-8", errors="replace")
+    missing = sorted(set(re.findall(r"Missing character: There is no (.+?) in font", log)))
+    assert missing == [], f"characters no font of the PDF has: {missing}"
+    assert "There were undefined references" not in log
