@@ -17,10 +17,11 @@ Two things here, both needed:
    elsewhere, ``tools/toc_subset.py --config-out``) would lose the terms without a word. A
    ``dict`` that does not exist is an error here instead.
 2. :class:`CourseChinese` replaces Sphinx's Chinese search language (``app.add_search_language``,
-   same ``lang``): it loads the dictionary as Sphinx does and also indexes every dictionary
-   term that a text contains. jieba's ``cut_for_search`` emits the 2- and 3-character words
-   inside a long word but not the 4-character ones, so once 随机梯度下降 is one word, a page
-   that says only 随机梯度下降 would no longer be found by 梯度下降; this keeps it found.
+   same ``lang``): it loads the dictionary into jieba as Sphinx does (from a file it closes)
+   and also indexes every dictionary term that a text contains. jieba's ``cut_for_search``
+   emits the 2- and 3-character words inside a long word but not the 4-character ones, so once
+   随机梯度下降 is one word, a page that says only 随机梯度下降 would no longer be found by
+   梯度下降; this keeps it found.
 3. ``build-finished``: the page titles in ``searchindex.js`` lose their section number
    (``<span class="section-number">2.7. </span>反向传播`` -> ``反向传播``). Sphinx 7.4's search
    ranks a page whose own title is the query one point above a section with that title, by
@@ -38,7 +39,10 @@ from typing import Any
 
 from sphinx.application import Sphinx
 from sphinx.config import Config
-from sphinx.search.zh import SearchChinese
+from sphinx.search.zh import JIEBA, SearchChinese
+
+if JIEBA:
+    import jieba
 
 
 def read_terms(path: str | Path) -> list[str]:
@@ -53,9 +57,14 @@ class CourseChinese(SearchChinese):
     terms: tuple[str, ...] = ()
 
     def init(self, options: dict[str, str]) -> None:
-        super().init(options)
+        # Sphinx's init loads the dictionary by its path and jieba leaves that file open (a
+        # ResourceWarning); the dictionary is loaded here from a file that is closed after.
         path = options.get("dict")
+        super().init({k: v for k, v in options.items() if k != "dict"})
         self.terms = tuple(read_terms(path)) if path else ()
+        if path and JIEBA:
+            with open(path, "rb") as userdict:
+                jieba.load_userdict(userdict)
 
     def split(self, input: str) -> list[str]:  # noqa: A002 (Sphinx's signature)
         words = super().split(input)
