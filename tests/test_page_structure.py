@@ -187,3 +187,6 @@ def test_exercises_are_referenced_with_numref(path: Path) -> None:
     text = markdown_text(path)
     bad = sorted({m.group(0) for m in EXERCISE_REF.finditer(text) if m.group(1) in labels})
     assert bad == [], "use {numref} for exercises"
+    titled = re.findall(r"\{numref\}`([^`<]+)<", text)
+    untitled = [t for t in titled if "{number}" not in t and "%s" not in t]
+    assert untitled == [], "a {numref} title needs {number} (Sphinx: invalid numfig_format)"
