@@ -27,6 +27,8 @@ from typing import Any
 import pytest
 from _book_browser import html_dir
 
+from tests._on_request import run_on_request
+
 _CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
@@ -55,20 +57,14 @@ def _missing(config: pytest.Config) -> list[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    ours = [item for item in items if item.get_closest_marker("browser")]
-    if not ours:
-        return
-    if "browser" not in (config.getoption("markexpr") or ""):
-        skip = pytest.mark.skip(
-            reason="browser tests of the built book run on request, after a book build: "
-            "pytest -m browser tests/browser [--book-build DIR]"
-        )
-        for item in ours:
-            item.add_marker(skip)
-        return
-    problems = _missing(config)
-    if problems:
-        raise pytest.UsageError("browser tests asked for (-m browser), but " + "; ".join(problems))
+    run_on_request(
+        config,
+        items,
+        "browser",
+        "browser tests of the built book run on request, after a book build: "
+        "pytest -m browser tests/browser [--book-build DIR]",
+        _missing,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests._on_request import run_on_request
+
 TOOLS = ("pdftotext", "pdfimages", "pdftoppm", "pdfinfo")
 
 
@@ -25,24 +27,23 @@ def pdf_path(config: pytest.Config) -> Path:
     return Path(build).resolve() / "latex" / "dlcourse.pdf"
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    ours = [item for item in items if item.get_closest_marker("pdf")]
-    if not ours:
-        return
-    if "pdf" not in (config.getoption("markexpr") or ""):
-        skip = pytest.mark.skip(
-            reason="the PDF tests run on request, after `make pdf`: pytest -m pdf tests/pdf"
-        )
-        for item in ours:
-            item.add_marker(skip)
-        return
+def _missing(config: pytest.Config) -> list[str]:
     problems = [
         f"no {tool} (apt-get install poppler-utils)" for tool in TOOLS if not shutil.which(tool)
     ]
     if not pdf_path(config).is_file():
         problems.append(f"no PDF: {pdf_path(config)} does not exist (run `make pdf` first)")
-    if problems:
-        raise pytest.UsageError("PDF tests asked for (-m pdf), but " + "; ".join(problems))
+    return problems
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    run_on_request(
+        config,
+        items,
+        "pdf",
+        "the PDF tests run on request, after `make pdf`: pytest -m pdf tests/pdf",
+        _missing,
+    )
 
 
 @pytest.fixture(scope="session")
