@@ -47,8 +47,9 @@ browser:
 # The book as a PDF, _build/latex/dlcourse.pdf (XeLaTeX + ctex; on Debian/Ubuntu:
 #   apt-get install texlive-xetex texlive-lang-chinese texlive-latex-extra
 #                   texlive-fonts-recommended latexmk poppler-utils),
-# then its checks (Chinese text, formulas, figures and captions, no missing glyph). After a
-# `make book` or `make quick` in the same mode it reuses their executed notebooks.
+# then its checks (Chinese text, formulas, figures and captions, no missing glyph). Run it
+# after a `make book` (or `make quick`, with DLCOURSE_QUICK=1 for both): the PDF reuses their
+# executed notebooks, and its checks count the figures in them.
 pdf:
 	jupyter-book build . --builder pdflatex
 	pytest -m pdf tests/pdf

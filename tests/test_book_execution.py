@@ -231,6 +231,36 @@ def test_cache_is_emptied_only_when_the_fingerprint_changes(tmp_path: Path) -> N
     assert not (cache / "global.db").exists()
 
 
+def test_copy_taken_from_the_cache_gets_its_outputs_back(tmp_path: Path) -> None:
+    """myst-nb writes a cache hit's copy without outputs; the build puts the cached ones back."""
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    source = nbformat.v4.new_notebook()
+    source.cells = [nbformat.v4.new_markdown_cell("# t"), nbformat.v4.new_code_cell("1 + 1")]
+    executed = copy_module.deepcopy(source)
+    executed.cells[1].execution_count = 1
+    executed.cells[1].outputs = [
+        nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=1)
+    ]
+    cache = tmp_path / "cache"
+    get_cache(str(cache)).cache_notebook_bundle(
+        CacheBundleIn(executed, "x.ipynb"),
+        check_validity=False,
+    )
+    copy = tmp_path / "x.ipynb"
+    copy.write_text(nbformat.writes(source), encoding="utf-8")  # what myst-nb 1.4 writes
+    assert ext.restore_cached_outputs(copy, cache) is True
+    restored = nbformat.read(copy, as_version=4).cells[1]
+    assert restored.execution_count == 1 and restored.outputs[0]["data"]["text/plain"] == "2"
+    assert ext.restore_cached_outputs(copy, cache) is False  # a copy with outputs is kept
+    other = tmp_path / "y.ipynb"
+    source.cells[1].source = "2 + 2"  # not in the cache: left alone
+    other.write_text(nbformat.writes(source), encoding="utf-8")
+    assert ext.restore_cached_outputs(other, cache) is False
+
+
 # --------------------------------------------------------------------------------------------
 # The conftest collector, run as pytest runs it (collection only: no notebook executes).
 # --------------------------------------------------------------------------------------------

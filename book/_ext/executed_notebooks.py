@@ -23,7 +23,8 @@ fingerprint (SHA-256) of the files under ``dlcourse/`` and ``book/results/``, of
    ``env``), so when it changes Sphinx re-reads every page.
 2. ``doctree-read``: next to myst-nb's executed copy ``<build>/jupyter_execute/<doc>.ipynb``
    it writes ``<doc>.execution.json`` (the key, whether execution succeeded, its runtime and
-   time). The two files are written together, for the same page, in the same read.
+   time). The two files are written together, for the same page, in the same read. A copy
+   of a notebook taken from the cache gets its outputs back (:func:`restore_cached_outputs`).
 
 **pytest side.** :func:`check_executed_copy` returns the reasons, if any, why a copy cannot
 stand in for executing the source notebook: no copy or record; recorded in another mode or with
@@ -246,6 +247,31 @@ def _on_config_inited(app: Any, config: Any) -> None:
     logger.info(f"[executed_notebooks] execution key {key}, jupyter cache {cache}")
 
 
+def restore_cached_outputs(copy: Path, cache_path: Path) -> bool:
+    """Put the cached outputs back into an executed copy that myst-nb wrote without them.
+
+    myst-nb 1.4, when it takes a notebook from the jupyter cache instead of executing it,
+    merges the cached outputs into a new notebook object but writes the original one: the copy
+    in ``jupyter_execute/`` has no output and no execution count (its pages are right). Every
+    build that hits the cache (a PDF build after the HTML one, an incremental rebuild) would
+    leave copies that prove nothing, so pytest would execute those notebooks again. Returns
+    True when the copy was rewritten.
+    """
+    import nbformat
+    from jupyter_cache import get_cache
+
+    notebook = nbformat.read(copy, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    if not code or any(cell.get("outputs") or cell.get("execution_count") for cell in code):
+        return False
+    try:
+        _, merged = get_cache(str(cache_path)).merge_match_into_notebook(notebook)
+    except KeyError:  # not in the cache (it was emptied): leave the copy as it is
+        return False
+    copy.write_text(nbformat.writes(merged), encoding="utf-8")
+    return True
+
+
 def _on_doctree_read(app: Any, doctree: Any) -> None:
     env = app.env
     docname = env.docname
@@ -257,6 +283,8 @@ def _on_doctree_read(app: Any, doctree: Any) -> None:
     exec_data = getattr(env, "nb_metadata", {}).get(docname, {}).get("exec_data")
     if not exec_data or not copy.is_file():
         return
+    if exec_data.get("method") == "cache":
+        restore_cached_outputs(copy, Path(app.config.nb_execution_cache_path))
     key: ExecutionKey = app.dlcourse_execution_key
     record = {
         "mode": key.mode,

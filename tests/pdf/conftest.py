@@ -52,5 +52,11 @@ def book_pdf(pytestconfig: pytest.Config) -> Path:
 
 
 @pytest.fixture(scope="session")
+def book_build(pytestconfig: pytest.Config) -> Path:
+    """The build folder (``--book-build``) holding ``latex/`` and ``jupyter_execute/``."""
+    return pdf_path(pytestconfig).parents[1]
+
+
+@pytest.fixture(scope="session")
 def pdf_toc(pytestconfig: pytest.Config) -> Path:
     return Path(pytestconfig.getoption("pdf_toc")).resolve()
