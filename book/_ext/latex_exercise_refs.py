@@ -41,6 +41,30 @@ class ExerciseReferencesAcrossPages(SphinxPostTransform):
             node.replace_self(link)
 
 
+def _number_per_chapter(app: Sphinx, env: Any) -> list[str]:
+    """Number exercises per chapter in the PDF as on the web pages (练习 1.3, not 练习 1.8.3).
+
+    With parts in the table of contents, sphinx-jupyterbook-latex sets
+    ``numfig_secnum_depth = 2``, which the LaTeX writer needs to reset figures and equations at
+    each chapter (it counts the part as a level) but which also numbers exercises from the
+    pages' section numbers, which have no part level: chapter, page, exercise. A chapter's
+    exercises all live on its one ``exercises.md``, so dropping the page keeps the numbers
+    unique and equal to the HTML's. Runs after Sphinx's toctree collector assigns the numbers
+    (``env-get-updated``, which comes after ``env-updated``), before any page is written.
+    """
+    if app.builder.format != "latex":
+        return []
+    for numbers in env.toc_fignumbers.values():
+        exercises = numbers.get("exercise")
+        if exercises:
+            numbers["exercise"] = {
+                key: (number[0], number[-1]) if len(number) > 2 else number
+                for key, number in exercises.items()
+            }
+    return []
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_post_transform(ExerciseReferencesAcrossPages)
+    app.connect("env-get-updated", _number_per_chapter, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -209,3 +209,20 @@ def test_latex_log_has_no_missing_glyph_or_reference(book_pdf: Path) -> None:
     missing = sorted(set(re.findall(r"Missing character: There is no (.+?) in font", log)))
     assert missing == [], f"characters no font of the PDF has: {missing}"
     assert "There were undefined references" not in log
+
+
+def test_exercises_are_numbered_per_chapter_as_on_the_web(book_pdf: Path, pdf_toc: Path) -> None:
+    """练习 <chapter>.<k>, the HTML's numbers (book/_ext/latex_exercise_refs.py), not the
+    LaTeX build's <chapter>.<page>.<k>."""
+    text = squeeze(pdf_text(book_pdf))
+    chapters = [d for d in toc_docs(pdf_toc)[1:] if re.fullmatch(r"book/0\d_\w+/index", d)]
+    expected = []
+    for number, index in enumerate(chapters, start=1):
+        exercises = ROOT / index.replace("index", "exercises.md")
+        if exercises.is_file():
+            count = len(re.findall(r"^`{3,}\{exercise\}", exercises.read_text(), re.MULTILINE))
+            expected += [f"练习{number}.{k}" for k in range(1, count + 1)]
+    if not expected:
+        pytest.skip("no numbered chapter with exercises in this PDF (a one-chapter build)")
+    assert [e for e in expected if e not in text] == []
+    assert re.findall(r"练习\d+\.\d+\.\d+", text) == []
