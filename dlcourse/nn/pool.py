@@ -15,7 +15,10 @@ window lies entirely in the padding.
 
 Speed: no Python loop over pixels or batch elements; both kernels loop over the kh·kw kernel
 offsets, each an element-wise operation on a strided slice (for 2×2 max pooling this is about
-15× faster than a reshape + ``max``, see ARCHITECTURE.md).
+15× faster than a reshape + ``max``, see ARCHITECTURE.md). Max pooling's arg-max follows the
+running maximum with arithmetic, not ``np.where`` (branch-bound on a data-dependent mask).
+Copying the input into contiguous per-offset planes first (for windows that tile it) was
+measured and dropped: the copy costs what the contiguous passes save.
 """
 
 from __future__ import annotations
@@ -123,16 +126,20 @@ def maxpool2d_forward(
     """
     out_hw = _out_hw(x.shape, kernel, stride, padding)
     xp = _padded(x, padding, -np.inf)
-    slices = _slices(kernel, stride, out_hw)
-    views = [xp[:, :, rows, cols] for rows, cols in slices]
+    views = [xp[:, :, rows, cols] for rows, cols in _slices(kernel, stride, out_hw)]
+    # a running maximum over the offsets k in row-major order; offset k takes the arg-max only
+    # where it is strictly greater, so ties keep the first maximum. The arg update is
+    # arithmetic, arg = max(arg, k·[greater]) as arg < k: np.where passes or masked copies
+    # with a data-dependent mask are branch-bound (2×2 max pooling's forward was 2–3× slower).
     out = views[0].copy()
-    for v in views[1:]:
+    arg = np.zeros(out.shape, dtype=np.uint8 if len(views) <= 256 else np.int32)
+    greater = np.empty(out.shape, dtype=bool)
+    step = np.empty_like(arg)
+    for k, v in enumerate(views[1:], start=1):
+        np.greater(v, out, out=greater)
         np.maximum(out, v, out=out)
-    # arg-max: the smallest offset k whose value equals the max (ties -> first in row-major
-    # order); np.where passes are several times faster than masked copies on strided views
-    arg = np.full(out.shape, len(views) - 1, dtype=np.uint8 if len(views) <= 256 else np.int32)
-    for k in range(len(views) - 2, -1, -1):
-        arg = np.where(views[k] == out, arg.dtype.type(k), arg)
+        np.multiply(greater.view(np.uint8), arg.dtype.type(k), out=step)
+        np.maximum(arg, step, out=arg)
     cache = Pool2dCache(tuple(x.shape), kernel, stride, padding, tuple(out.shape), x.dtype, arg)
     return out, cache
 

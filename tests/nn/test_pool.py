@@ -172,3 +172,76 @@ def test_matches_torch(kind: str, k: object, s: object, p: object) -> None:
     yt.backward(torch.tensor(dout))
     np.testing.assert_allclose(pool(x), yt.detach().numpy(), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(pool.backward(dout), xt.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+# --------------------------------------------------------------------------- ties, per-window loop
+# The kernel's arg-max is a running maximum updated arithmetically over the kernel offsets; an
+# independent per-window loop (np.argmax: the first maximum in row-major order) checks it on
+# inputs with many ties, for tiling, overlapping and gapped windows and sizes that leave
+# rows or columns out.
+
+
+def _loop_max_pool(x: np.ndarray, k: tuple[int, int], s: tuple[int, int]) -> tuple:
+    """Reference without padding: out and the arg-max code u·kw + v of each window, by loops."""
+    N, C, H, W = x.shape
+    oh, ow = (H - k[0]) // s[0] + 1, (W - k[1]) // s[1] + 1
+    out, arg = np.empty((N, C, oh, ow), x.dtype), np.empty((N, C, oh, ow), np.int64)
+    for n, c, i, j in np.ndindex(N, C, oh, ow):
+        win = x[n, c, i * s[0] : i * s[0] + k[0], j * s[1] : j * s[1] + k[1]].ravel()
+        arg[n, c, i, j] = np.argmax(win)
+        out[n, c, i, j] = win[arg[n, c, i, j]]
+    return out, arg
+
+
+def _tied_input(rng: np.random.Generator, shape: tuple, dtype: type) -> np.ndarray:
+    """Small integers (many tied maxima) plus a few random non-integer values."""
+    x = rng.integers(-2, 3, shape).astype(dtype)
+    return x + (rng.random(shape) < 0.2) * rng.standard_normal(shape).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    ("hw", "k", "s"),
+    [((8, 8), (2, 2), (2, 2)), ((7, 9), (2, 2), (2, 2)), ((6, 9), (2, 3), (2, 3)),
+     ((9, 8), (3, 3), (3, 3)), ((8, 12), (4, 4), (4, 4)), ((5, 4), (1, 1), (1, 1)),
+     ((7, 8), (3, 2), (1, 1)), ((9, 9), (2, 2), (3, 3)), ((6, 7), (3, 3), (2, 1))],
+)
+def test_max_pool_with_ties_matches_a_per_window_loop(
+    dtype: type, hw: tuple, k: tuple, s: tuple
+) -> None:
+    rng = np.random.default_rng(7)
+    x = _tied_input(rng, (2, 3, *hw), dtype)
+    want_out, want_arg = _loop_max_pool(x, k, s)
+    pool = MaxPool2d(k, stride=s)
+    out = pool(x)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out, want_out)
+    np.testing.assert_array_equal(pool._peek_cache().arg, want_arg)
+    dout = rng.standard_normal(want_out.shape).astype(dtype)
+    want_dx = np.zeros_like(x)  # each dout added at its window's arg-max
+    for n, c, i, j in np.ndindex(*want_out.shape):
+        u, v = divmod(int(want_arg[n, c, i, j]), k[1])
+        want_dx[n, c, i * s[0] + u, j * s[1] + v] += dout[n, c, i, j]
+    dx = pool.backward(dout)
+    assert dx.dtype == dtype
+    tol = 1e-6 if dtype == np.float32 else 1e-14  # overlaps may add in another order
+    np.testing.assert_allclose(dx, want_dx, rtol=tol, atol=tol)
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("hw", "k"), [((8, 8), 2), ((7, 9), 2), ((9, 8), 3), ((8, 12), 4)])
+def test_max_pool_with_ties_matches_torch_indices(dtype: type, hw: tuple, k: int) -> None:
+    rng = np.random.default_rng(9)
+    x = _tied_input(rng, (2, 3, *hw), dtype)
+    xt = torch.tensor(x, requires_grad=True)
+    yt, idx = torch.nn.functional.max_pool2d(xt, k, return_indices=True)
+    dout = rng.standard_normal(tuple(yt.shape)).astype(dtype)
+    yt.backward(torch.tensor(dout))
+    pool = MaxPool2d(k)
+    np.testing.assert_array_equal(pool(x), yt.detach().numpy())
+    arg = pool._peek_cache().arg.astype(np.int64)
+    i, j = np.indices(arg.shape[2:])
+    flat = (i * k + arg // k) * hw[1] + j * k + arg % k  # torch's flat index in the (H, W) plane
+    np.testing.assert_array_equal(flat, idx.numpy())
+    np.testing.assert_array_equal(pool.backward(dout), xt.grad.numpy())
