@@ -133,12 +133,15 @@ def maxpool2d_forward(
     # with a data-dependent mask are branch-bound (2×2 max pooling's forward was 2–3× slower).
     out = views[0].copy()
     arg = np.zeros(out.shape, dtype=np.uint8 if len(views) <= 256 else np.int32)
-    greater = np.empty(out.shape, dtype=bool)
-    step = np.empty_like(arg)
+    step = np.empty(out.shape, dtype=np.uint8)  # [v > out], then k·[v > out] (one buffer)
     for k, v in enumerate(views[1:], start=1):
-        np.greater(v, out, out=greater)
+        np.greater(v, out, out=step.view(bool))
         np.maximum(out, v, out=out)
-        np.multiply(greater.view(np.uint8), arg.dtype.type(k), out=step)
+        if arg.dtype != np.uint8:  # more than 256 offsets: k does not fit a uint8
+            np.maximum(arg, step * arg.dtype.type(k), out=arg)
+            continue
+        if k > 1:
+            step *= np.uint8(k)
         np.maximum(arg, step, out=arg)
     cache = Pool2dCache(tuple(x.shape), kernel, stride, padding, tuple(out.shape), x.dtype, arg)
     return out, cache
@@ -148,8 +151,10 @@ def maxpool2d_backward(dout: np.ndarray, cache: Pool2dCache) -> np.ndarray:
     """dout (N, C, out_h, out_w) -> dx (N, C, H, W): each dout goes to its window's arg-max;
     overlapping windows add."""
     assert cache.arg is not None
-    arg = cache.arg
-    return _scatter(lambda k, out: np.multiply(dout, arg == k, out=out), cache, dout.dtype)
+    arg, mask = cache.arg, np.empty(cache.arg.shape, dtype=bool)  # one mask buffer for all k
+    return _scatter(
+        lambda k, out: np.multiply(dout, np.equal(arg, k, out=mask), out=out), cache, dout.dtype
+    )
 
 
 def avgpool2d_forward(

@@ -204,7 +204,8 @@ def _tied_input(rng: np.random.Generator, shape: tuple, dtype: type) -> np.ndarr
     ("hw", "k", "s"),
     [((8, 8), (2, 2), (2, 2)), ((7, 9), (2, 2), (2, 2)), ((6, 9), (2, 3), (2, 3)),
      ((9, 8), (3, 3), (3, 3)), ((8, 12), (4, 4), (4, 4)), ((5, 4), (1, 1), (1, 1)),
-     ((7, 8), (3, 2), (1, 1)), ((9, 9), (2, 2), (3, 3)), ((6, 7), (3, 3), (2, 1))],
+     ((7, 8), (3, 2), (1, 1)), ((9, 9), (2, 2), (3, 3)), ((6, 7), (3, 3), (2, 1)),
+     ((18, 19), (17, 17), (1, 1))],  # 289 offsets: the arg-max codes need int32
 )
 def test_max_pool_with_ties_matches_a_per_window_loop(
     dtype: type, hw: tuple, k: tuple, s: tuple
