@@ -18,14 +18,13 @@ checked only for their lab link.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.test_notebook_style import HAN, NO_OUTPUT, draws_figure
+from tests.test_notebook_style import HAN, NO_OUTPUT, _cells, _source, draws_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -39,15 +38,6 @@ REF = re.compile(r"\{(?:ref|numref)\}`(?:[^`<]*<)?([\w-]+)>?`")
 LAB_LABEL = re.compile(r"^labs-lab[1-7]$")
 EXERCISE_LABEL = re.compile(r"^(`{3,}|:{3,})\{exercise\}.*\n:label:\s*([\w-]+)", re.MULTILINE)
 SOLUTION = re.compile(r"^(`{3,}|:{3,})\{solution\}\s*([\w-]+)\s*\n((?::[\w-]+:.*\n)*)", re.M)
-
-
-def _cells(path: Path) -> list[dict[str, Any]]:
-    return json.loads(path.read_text(encoding="utf-8"))["cells"]
-
-
-def _source(cell: dict[str, Any]) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else source
 
 
 def markdown_text(path: Path) -> str:

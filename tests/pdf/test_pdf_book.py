@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 import yaml
 
+from tests.test_notebook_style import _cells, _source
+
 pytestmark = pytest.mark.pdf
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,14 +61,7 @@ def source(doc: str) -> Path:
 
 
 def notebook_cells(path: Path) -> list[dict]:
-    if path.suffix != ".ipynb":
-        return []
-    return json.loads(path.read_text(encoding="utf-8"))["cells"]
-
-
-def cell_text(cell: dict) -> str:
-    text = cell.get("source", "")
-    return "".join(text) if isinstance(text, list) else text
+    return _cells(path) if path.suffix == ".ipynb" else []
 
 
 def title(doc: str) -> str:
@@ -75,7 +70,7 @@ def title(doc: str) -> str:
     if path.suffix == ".md":
         text = path.read_text(encoding="utf-8")
     else:
-        text = "\n".join(cell_text(c) for c in notebook_cells(path) if c["cell_type"] == "markdown")
+        text = "\n".join(_source(c) for c in notebook_cells(path) if c["cell_type"] == "markdown")
     return next(line[2:] for line in text.splitlines() if line.startswith("# "))
 
 
