@@ -3,7 +3,8 @@
 ``test_download_server.py`` (``fetch`` against good, broken and stalling files) and
 ``test_cli_data.py`` (``dlcourse data download`` against a mirror of stand-in datasets) each
 write their own request handler on :class:`QuietHandler` and serve it with
-:func:`local_http_server`; nothing here touches the internet.
+:func:`local_http_server`; nothing here touches the internet. Both also press Ctrl-C in the
+middle of a download (:func:`ctrl_c_after_download`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ import http.server
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+import pytest
+
+from dlcourse.data import download as dl
 
 
 class QuietHandler(http.server.BaseHTTPRequestHandler):
@@ -44,3 +49,15 @@ def local_http_server(
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
+
+
+def ctrl_c_after_download(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every download raise KeyboardInterrupt once its bytes are written, before
+    ``fetch`` checks and renames the file (a reader pressing Ctrl-C at the worst moment)."""
+    real = dl._download_to
+
+    def interrupted(url: str, out: object, timeout: float, desc: str, progress: bool) -> None:
+        real(url, out, timeout, desc, progress)  # type: ignore[arg-type]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dl, "_download_to", interrupted)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _local_http import QuietHandler, local_http_server
+from _local_http import QuietHandler, ctrl_c_after_download, local_http_server
 
 from dlcourse.cli import main
 from dlcourse.data import catalog
@@ -318,13 +318,7 @@ def test_wrong_partial_file_fails_the_hash_and_is_deleted(server: Server, tmp_pa
 def test_interrupt_keeps_the_partial_file_when_resuming(
     server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = dl._download_to
-
-    def interrupted(url: str, out: object, timeout: float, desc: str, progress: bool) -> None:
-        real(url, out, timeout, desc, progress)  # type: ignore[arg-type]
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(dl, "_download_to", interrupted)
+    ctrl_c_after_download(monkeypatch)
     dest = tmp_path / "airfoil_self_noise.dat"
     with pytest.raises(KeyboardInterrupt):
         dl.fetch(f"{server.base}/airfoil/airfoil_self_noise.dat", dest, None, resume=True,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from _local_http import QuietHandler, local_http_server
+from _local_http import QuietHandler, ctrl_c_after_download, local_http_server
 
 from dlcourse.data import download as dl
 
@@ -255,13 +255,7 @@ def test_retries_are_bounded(server: Server, tmp_path: Path) -> None:
 def test_interrupted_download_leaves_nothing(
     server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_write = dl._download_to
-
-    def interrupted(url: str, out: object, timeout: float, desc: str, progress: bool) -> None:
-        real_write(url, out, timeout, desc, progress)  # type: ignore[arg-type]
-        raise KeyboardInterrupt  # Ctrl-C after the bytes arrived, before the rename
-
-    monkeypatch.setattr(dl, "_download_to", interrupted)
+    ctrl_c_after_download(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         _fetch(server.url("good.bin"), tmp_path / "good.bin", PAYLOAD_SHA, retries=2)
     assert server.hits["good.bin"] == 1
