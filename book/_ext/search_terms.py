@@ -8,7 +8,7 @@ the word whole; the format has no comments). ``_config.yml`` names it::
 
     html_search_options: {dict: book/_ext/search_dict.txt}
 
-Two things here, both needed:
+Three things here, all needed:
 
 1. ``config-inited``: a relative ``dict`` path is made absolute against the book's root
    (``app.srcdir``). Sphinx's :class:`~sphinx.search.zh.SearchChinese` checks the path with
